@@ -1,0 +1,283 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// FormatVersion is the bundle format version this package reads and writes.
+const FormatVersion = 1
+
+// Manifest is bundle.json.
+type Manifest struct {
+	FormatVersion int
+	Region        string
+	AccountId     string
+	RecordedAt    time.Time
+}
+
+// operations are the API operations a bundle may hold, per service (the AWS
+// CLI's service names). A file's operation is the longest of these its name
+// starts with, so any suffix is allowed.
+var operations = map[string][]string{
+	"cloudwatch":  {"DescribeAlarms", "DescribeAlarmHistory", "GetMetricData"},
+	"cloudtrail":  {"LookupEvents"},
+	"logs":        {"FilterLogEvents"},
+	"sts":         {"GetCallerIdentity"},
+	"autoscaling": {"DescribeAutoScalingInstances", "DescribeAutoScalingGroups"},
+	"ec2": {
+		"DescribeVpnConnections", "DescribeCustomerGateways", "DescribeVpnGateways",
+		"DescribeAddresses", "DescribeNetworkInterfaces", "DescribeInstances",
+		"DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcs", "DescribeRouteTables",
+		"DescribeNetworkAcls", "DescribeFlowLogs", "DescribeTransitGatewayAttachments",
+		"DescribeTransitGatewayRouteTables", "DescribeTransitGateways",
+	},
+}
+
+// Bundle is an evidence bundle opened for replay. It is safe for
+// concurrent use.
+type Bundle struct {
+	Dir      string
+	Manifest Manifest
+	// HasManifest reports whether bundle.json was present.
+	HasManifest bool
+
+	files map[string][]string // "service/Operation" → file paths, sorted
+	// Unknown lists files whose name is not an operation this reader knows.
+	Unknown []string
+
+	mu      sync.Mutex
+	cache   map[string][]record // parsed small files
+	logs    []logFile           // FilterLogEvents files, indexed lazily
+	logsOK  bool
+	cursors map[string]*logCursor // parked FilterLogEvents paginations
+}
+
+// record is one file: the call's Input and Output as generic JSON.
+type record struct {
+	file   string
+	input  map[string]any
+	output map[string]any
+}
+
+// NotInBundleError says a bundle holds no file for an operation.
+type NotInBundleError struct {
+	Service, Operation string
+}
+
+func (e *NotInBundleError) Error() string {
+	return fmt.Sprintf("the bundle has no %s/%s*.json", e.Service, e.Operation)
+}
+
+// IsNotInBundle reports whether err says the bundle lacks an operation.
+func IsNotInBundle(err error) bool {
+	var e *NotInBundleError
+	return errors.As(err, &e)
+}
+
+// Open indexes the bundle in dir. It reads bundle.json (optional) and the
+// names of the files; each file is parsed when first asked for.
+func Open(dir string) (*Bundle, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open bundle: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("open bundle: %s is not a directory (a bundle is a directory of <service>/<Operation>.json files)", dir)
+	}
+	b := &Bundle{Dir: dir, files: map[string][]string{}, cache: map[string][]record{}}
+	if raw, err := os.ReadFile(filepath.Join(dir, "bundle.json")); err == nil {
+		m, err := readManifest(raw)
+		if err != nil {
+			return nil, fmt.Errorf("open bundle: bundle.json: %w", err)
+		}
+		b.Manifest, b.HasManifest = m, true
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open bundle: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open bundle: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		service := e.Name()
+		ops, known := operations[service]
+		sub, err := os.ReadDir(filepath.Join(dir, service))
+		if err != nil {
+			return nil, fmt.Errorf("open bundle: %w", err)
+		}
+		for _, f := range sub {
+			name := f.Name()
+			path := filepath.Join(dir, service, name)
+			if f.IsDir() || !f.Type().IsRegular() {
+				// Symlinks are not followed: a bundle is a self-contained
+				// attachment.
+				if !f.IsDir() {
+					b.Unknown = append(b.Unknown, path)
+				}
+				continue
+			}
+			op := ""
+			if known && strings.HasSuffix(name, ".json") {
+				op = matchOperation(strings.TrimSuffix(name, ".json"), ops)
+			}
+			if op == "" {
+				b.Unknown = append(b.Unknown, path)
+				continue
+			}
+			key := service + "/" + op
+			b.files[key] = append(b.files[key], path)
+		}
+	}
+	for k := range b.files {
+		sort.Strings(b.files[k])
+	}
+	if len(b.files) == 0 {
+		return nil, fmt.Errorf("open bundle: %s holds no <service>/<Operation>.json files", dir)
+	}
+	return b, nil
+}
+
+func readManifest(raw []byte) (Manifest, error) {
+	var generic map[string]any
+	if err := unmarshalGeneric(raw, &generic); err != nil {
+		return Manifest{}, err
+	}
+	var m Manifest
+	if err := decodeValue(reflect.ValueOf(&m).Elem(), generic, "bundle.json"); err != nil {
+		return Manifest{}, err
+	}
+	if m.FormatVersion != 0 && m.FormatVersion != FormatVersion {
+		return Manifest{}, fmt.Errorf("FormatVersion %d is not supported (this vpnaudit reads version %d)", m.FormatVersion, FormatVersion)
+	}
+	return m, nil
+}
+
+func matchOperation(stem string, ops []string) string {
+	best := ""
+	for _, op := range ops {
+		if strings.HasPrefix(stem, op) && len(op) > len(best) {
+			best = op
+		}
+	}
+	return best
+}
+
+// Has reports whether the bundle holds any file for service/op.
+func (b *Bundle) Has(service, op string) bool { return len(b.files[service+"/"+op]) > 0 }
+
+// Operations lists "service/Operation" keys present, sorted.
+func (b *Bundle) Operations() []string {
+	var out []string
+	for k := range b.files {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// records parses (once) and returns every file of service/op.
+func (b *Bundle) records(service, op string) ([]record, error) {
+	key := service + "/" + op
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if rs, ok := b.cache[key]; ok {
+		return rs, nil
+	}
+	paths := b.files[key]
+	if len(paths) == 0 {
+		return nil, &NotInBundleError{Service: service, Operation: op}
+	}
+	var rs []record
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", b.rel(p), err)
+		}
+		r, err := parseRecord(raw)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", b.rel(p), err)
+		}
+		r.file = b.rel(p)
+		rs = append(rs, r)
+	}
+	b.cache[key] = rs
+	return rs, nil
+}
+
+func (b *Bundle) rel(p string) string {
+	if r, err := filepath.Rel(b.Dir, p); err == nil {
+		return r
+	}
+	return p
+}
+
+// parseRecord reads {"Input":…, "Output":…} or a bare output dump.
+func parseRecord(raw []byte) (record, error) {
+	var top map[string]any
+	if err := unmarshalGeneric(raw, &top); err != nil {
+		return record{}, err
+	}
+	out, hasOut := lookup(top, "Output")
+	if !hasOut {
+		return record{output: top}, nil
+	}
+	r := record{}
+	if in, ok := lookup(top, "Input"); ok && in != nil {
+		m, ok := in.(map[string]any)
+		if !ok {
+			return record{}, fmt.Errorf("Input is %s, want an object", jsonKind(in))
+		}
+		r.input = m
+	}
+	m, ok := out.(map[string]any)
+	if !ok {
+		return record{}, fmt.Errorf("Output is %s, want an object", jsonKind(out))
+	}
+	r.output = m
+	return r, nil
+}
+
+func unmarshalGeneric(raw []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("not valid JSON: %w", err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return fmt.Errorf("not valid JSON: data after the top-level value")
+	}
+	return nil
+}
+
+// outputs decodes every file's Output of service/op into new values of
+// type T, in file order.
+func outputs[T any](b *Bundle, service, op string) ([]*T, []record, error) {
+	rs, err := b.records(service, op)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*T
+	for _, r := range rs {
+		v := new(T)
+		if err := decodeValue(reflect.ValueOf(v).Elem(), r.output, r.file+": Output"); err != nil {
+			return nil, nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rs, nil
+}

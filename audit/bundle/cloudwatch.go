@@ -1,0 +1,248 @@
+package bundle
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+)
+
+// CloudWatch answers CloudWatch calls from a bundle.
+type CloudWatch struct{ b *Bundle }
+
+// CloudWatch returns the bundle's CloudWatch client.
+func (b *Bundle) CloudWatch() *CloudWatch { return &CloudWatch{b} }
+
+// DescribeAlarms filters by AlarmNames, AlarmNamePrefix, StateValue and
+// AlarmTypes, as the API does; everything is returned in one page.
+func (c *CloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	outs, _, err := outputs[cloudwatch.DescribeAlarmsOutput](c.b, "cloudwatch", "DescribeAlarms")
+	if err != nil {
+		return nil, err
+	}
+	want := func(name string) bool {
+		if len(in.AlarmNames) > 0 && !contains(in.AlarmNames, name) {
+			return false
+		}
+		return in.AlarmNamePrefix == nil || strings.HasPrefix(name, *in.AlarmNamePrefix)
+	}
+	wantType := func(t cwtypes.AlarmType) bool {
+		if len(in.AlarmTypes) == 0 {
+			return t == cwtypes.AlarmTypeMetricAlarm
+		}
+		for _, x := range in.AlarmTypes {
+			if x == t {
+				return true
+			}
+		}
+		return false
+	}
+	res := &cloudwatch.DescribeAlarmsOutput{}
+	seen := map[string]bool{}
+	for _, o := range outs {
+		for _, a := range o.MetricAlarms {
+			name := aws.ToString(a.AlarmName)
+			if seen[name] || !want(name) || !wantType(cwtypes.AlarmTypeMetricAlarm) || (in.StateValue != "" && a.StateValue != in.StateValue) {
+				continue
+			}
+			seen[name] = true
+			res.MetricAlarms = append(res.MetricAlarms, a)
+		}
+		for _, a := range o.CompositeAlarms {
+			name := aws.ToString(a.AlarmName)
+			if seen[name] || !want(name) || !wantType(cwtypes.AlarmTypeCompositeAlarm) || (in.StateValue != "" && a.StateValue != in.StateValue) {
+				continue
+			}
+			seen[name] = true
+			res.CompositeAlarms = append(res.CompositeAlarms, a)
+		}
+	}
+	return res, nil
+}
+
+// DescribeAlarmHistory filters by AlarmName, HistoryItemType and the
+// inclusive StartDate/EndDate range, sorts by ScanBy (newest first by
+// default) and pages by MaxRecords (default 100).
+func (c *CloudWatch) DescribeAlarmHistory(ctx context.Context, in *cloudwatch.DescribeAlarmHistoryInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmHistoryOutput, error) {
+	outs, _, err := outputs[cloudwatch.DescribeAlarmHistoryOutput](c.b, "cloudwatch", "DescribeAlarmHistory")
+	if err != nil {
+		return nil, err
+	}
+	var items []cwtypes.AlarmHistoryItem
+	seen := map[string]bool{}
+	for _, o := range outs {
+		for _, it := range o.AlarmHistoryItems {
+			t := aws.ToTime(it.Timestamp)
+			key := aws.ToString(it.AlarmName) + "|" + t.String() + "|" + string(it.HistoryItemType) + "|" + aws.ToString(it.HistorySummary)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if in.AlarmName != nil && aws.ToString(it.AlarmName) != *in.AlarmName {
+				continue
+			}
+			if in.HistoryItemType != "" && it.HistoryItemType != in.HistoryItemType {
+				continue
+			}
+			if in.StartDate != nil && t.Before(*in.StartDate) || in.EndDate != nil && t.After(*in.EndDate) {
+				continue
+			}
+			items = append(items, it)
+		}
+	}
+	asc := in.ScanBy == cwtypes.ScanByTimestampAscending
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := aws.ToTime(items[i].Timestamp), aws.ToTime(items[j].Timestamp)
+		if asc {
+			return a.Before(b)
+		}
+		return a.After(b)
+	})
+	page, next, err := paginate(items, in.NextToken, int(aws.ToInt32(in.MaxRecords)), 100, 100)
+	if err != nil {
+		return nil, err
+	}
+	return &cloudwatch.DescribeAlarmHistoryOutput{AlarmHistoryItems: page, NextToken: next}, nil
+}
+
+// recordedSeries is one metric's datapoints as found in the bundle.
+type recordedSeries struct {
+	stat   *cwtypes.MetricStat
+	label  string
+	points map[int64]float64
+}
+
+// GetMetricData answers each MetricStat query with the datapoints the
+// bundle holds for the same metric (namespace, name, dimension set) and
+// statistic, clipped to [StartTime, EndTime) and ordered by ScanBy (newest
+// first by default). Metric math is not evaluated: such queries come back
+// with StatusCode InternalError and a message.
+func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	if in.StartTime == nil || in.EndTime == nil {
+		return nil, fmt.Errorf("GetMetricData: StartTime and EndTime are required")
+	}
+	if len(in.MetricDataQueries) > 500 {
+		return nil, fmt.Errorf("GetMetricData: %d queries; the API takes at most 500", len(in.MetricDataQueries))
+	}
+	outs, rs, err := outputs[cloudwatch.GetMetricDataOutput](c.b, "cloudwatch", "GetMetricData")
+	if err != nil {
+		return nil, err
+	}
+	var recorded []*recordedSeries
+	for i, o := range outs {
+		var in struct{ MetricDataQueries []cwtypes.MetricDataQuery }
+		if rs[i].input != nil {
+			if err := decodeInput(rs[i], &in); err != nil {
+				return nil, err
+			}
+		}
+		byID := map[string]*cwtypes.MetricStat{}
+		for _, q := range in.MetricDataQueries {
+			byID[aws.ToString(q.Id)] = q.MetricStat
+		}
+		for _, r := range o.MetricDataResults {
+			st := byID[aws.ToString(r.Id)]
+			if st == nil {
+				continue // a result whose query the file does not say
+			}
+			s := findSeries(recorded, st)
+			if s == nil {
+				s = &recordedSeries{stat: st, label: aws.ToString(r.Label), points: map[int64]float64{}}
+				recorded = append(recorded, s)
+			}
+			for j, t := range r.Timestamps {
+				if j < len(r.Values) {
+					s.points[t.Unix()] = r.Values[j]
+				}
+			}
+		}
+	}
+	res := &cloudwatch.GetMetricDataOutput{}
+	start, end := in.StartTime.UTC(), in.EndTime.UTC()
+	for _, q := range in.MetricDataQueries {
+		r := cwtypes.MetricDataResult{Id: q.Id, Label: q.Label, StatusCode: cwtypes.StatusCodeComplete}
+		if q.MetricStat == nil {
+			r.StatusCode = cwtypes.StatusCodeInternalError
+			r.Messages = []cwtypes.MessageData{{Code: aws.String("Unsupported"), Value: aws.String("metric math is not evaluated when replaying a bundle")}}
+			res.MetricDataResults = append(res.MetricDataResults, r)
+			continue
+		}
+		if s := findSeries(recorded, q.MetricStat); s != nil {
+			if r.Label == nil {
+				r.Label = aws.String(s.label)
+			}
+			var ts []int64
+			for t := range s.points {
+				tt := time.Unix(t, 0)
+				if !tt.Before(start) && tt.Before(end) {
+					ts = append(ts, t)
+				}
+			}
+			sort.Slice(ts, func(i, j int) bool {
+				if in.ScanBy == cwtypes.ScanByTimestampAscending {
+					return ts[i] < ts[j]
+				}
+				return ts[i] > ts[j]
+			})
+			for _, t := range ts {
+				r.Timestamps = append(r.Timestamps, time.Unix(t, 0).UTC())
+				r.Values = append(r.Values, s.points[t])
+			}
+		}
+		if r.Label == nil && q.MetricStat.Metric != nil {
+			r.Label = q.MetricStat.Metric.MetricName
+		}
+		res.MetricDataResults = append(res.MetricDataResults, r)
+	}
+	return res, nil
+}
+
+func findSeries(rs []*recordedSeries, st *cwtypes.MetricStat) *recordedSeries {
+	for _, r := range rs {
+		if sameMetricStat(r.stat, st) {
+			return r
+		}
+	}
+	return nil
+}
+
+// sameMetricStat compares metric identity and statistic; the period is
+// not compared, a bundle holds the resolution it was recorded at.
+func sameMetricStat(a, b *cwtypes.MetricStat) bool {
+	if a == nil || b == nil || a.Metric == nil || b.Metric == nil {
+		return false
+	}
+	if aws.ToString(a.Stat) != aws.ToString(b.Stat) ||
+		aws.ToString(a.Metric.Namespace) != aws.ToString(b.Metric.Namespace) ||
+		aws.ToString(a.Metric.MetricName) != aws.ToString(b.Metric.MetricName) ||
+		len(a.Metric.Dimensions) != len(b.Metric.Dimensions) {
+		return false
+	}
+	for _, d := range a.Metric.Dimensions {
+		found := false
+		for _, e := range b.Metric.Dimensions {
+			if aws.ToString(d.Name) == aws.ToString(e.Name) && aws.ToString(d.Value) == aws.ToString(e.Value) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

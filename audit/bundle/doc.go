@@ -1,0 +1,11 @@
+// Package bundle reads evidence bundles (format version 1, see the README)
+// and answers the collector's AWS client interfaces from them with each
+// API's own semantics — time ranges, lookup attributes, metric identity,
+// log groups and streams, describe IDs and filters, pagination — so an
+// offline run goes through exactly the collector code a live run does.
+//
+// Files are indexed by name when a bundle is opened and parsed when first
+// asked for; FilterLogEvents files are streamed event by event. A question
+// the bundle has no file for returns a *NotInBundleError, which the
+// collector reports as missing coverage.
+package bundle
