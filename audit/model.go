@@ -308,7 +308,7 @@ type Actor struct {
 	// AWSService, FederatedUser, IdentityCenterUser, AWSAccount, Unknown).
 	Type string
 	// Name is how a person refers to the actor: "alice",
-	// "role/ci-deployer (session gha-8812)", "root", "autoscaling.amazonaws.com".
+	// "ci-deployer/gha-8812" (role/session), "root", "autoscaling.amazonaws.com".
 	Name        string
 	ARN         string
 	AccountID   string
@@ -345,8 +345,9 @@ type Change struct {
 	Response string
 }
 
-// Failed reports whether the call returned an error.
-func (c Change) Failed() bool { return c.ErrorCode != "" }
+// Failed reports whether the call returned an error. Some failures (a
+// console sign-in) carry only an error message.
+func (c Change) Failed() bool { return c.ErrorCode != "" || c.ErrorMessage != "" }
 
 // Touches reports whether the change names id.
 func (c Change) Touches(id string) bool {

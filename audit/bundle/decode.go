@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vpnaudit/vpnaudit/audit"
 )
 
 // decodeValue stores the generic JSON value src (as produced by a
@@ -184,51 +186,19 @@ func number(src any) (float64, error) {
 	return 0, fmt.Errorf("want a number, got %s", jsonKind(src))
 }
 
-// timeLayouts are the timestamp forms accepted in bundles, tried in order.
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999Z0700", // CloudWatch: 2026-10-14T02:34:13.123+0000
-	"2006-01-02T15:04:05Z0700",
-	"2006-01-02T15:04Z07:00",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05Z0700",
-	"2006-01-02T15:04:05.999999999", // no zone: UTC
-	"2006-01-02 15:04:05.999999999",
-}
-
 // parseTime reads a bundle timestamp into UTC.
 func parseTime(src any) (time.Time, error) {
 	switch v := src.(type) {
 	case string:
-		s := strings.TrimSpace(v)
-		for _, l := range timeLayouts {
-			if t, err := time.Parse(l, s); err == nil {
-				return t.UTC(), nil
-			}
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return epoch(f), nil
-		}
-		return time.Time{}, fmt.Errorf("unreadable timestamp %q (want RFC 3339 or epoch seconds)", v)
+		return audit.ParseTimestamp(v)
 	case json.Number, float64:
 		f, err := number(v)
 		if err != nil {
 			return time.Time{}, err
 		}
-		return epoch(f), nil
+		return audit.Epoch(f), nil
 	}
 	return time.Time{}, fmt.Errorf("want a timestamp, got %s", jsonKind(src))
-}
-
-// epoch converts epoch seconds, or milliseconds when f is larger than any
-// plausible seconds value, to UTC.
-func epoch(f float64) time.Time {
-	if math.Abs(f) > 1e11 {
-		ms := int64(f)
-		return time.UnixMilli(ms).UTC()
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
 }
 
 func jsonKind(v any) string {

@@ -1,0 +1,170 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/vpnaudit/vpnaudit/audit"
+	"github.com/vpnaudit/vpnaudit/audit/bundle"
+)
+
+// Options say what to investigate.
+type Options struct {
+	// Alarm is the CloudWatch alarm's name.
+	Alarm string
+	// At picks the episode that covers it; nil means the latest.
+	At *time.Time
+	// Lookback is how far before the breach changes, traffic and metrics
+	// are read (default 2h: long enough for a change that breaks a tunnel
+	// at its next rekey or DPD cycle, short enough to stay cheap).
+	Lookback time.Duration
+	// After is how far past the alarm (or its recovery) they are read
+	// (default 30m).
+	After time.Duration
+	// Now is the collection's clock: the wall clock live, the bundle's
+	// RecordedAt offline. When zero (a bundle without RecordedAt) it is
+	// taken as the alarm's last state update plus After, so a replay never
+	// depends on the wall clock.
+	Now time.Time
+	// Region and Account label the evidence when the clients cannot say.
+	Region  string
+	Account string
+	// Progress, if set, receives one line per step.
+	Progress func(source, message string)
+}
+
+const (
+	defaultLookback = 2 * time.Hour
+	defaultAfter    = 30 * time.Minute
+	// maxFlowInterfaces caps the ENIs whose flow logs are read.
+	maxFlowInterfaces = 200
+)
+
+// collector holds one collection's state.
+type collector struct {
+	c     Clients
+	o     Options
+	ev    *audit.Evidence
+	mu    sync.Mutex
+	tally map[[2]string]int
+	// flowInterfaces are the ENIs whose flow logs are read.
+	flowInterfaces []audit.Interface
+}
+
+// Collect investigates o.Alarm through the clients and returns the
+// evidence. Only a missing or unusable alarm is an error; every other
+// source that fails is reported in the evidence's coverage and the
+// collection goes on.
+func Collect(ctx context.Context, c Clients, o Options) (*audit.Evidence, error) {
+	if o.Alarm == "" {
+		return nil, errors.New("no alarm name given")
+	}
+	if o.Lookback <= 0 {
+		o.Lookback = defaultLookback
+	}
+	if o.After <= 0 {
+		o.After = defaultAfter
+	}
+	k := &collector{c: c, o: o, tally: map[[2]string]int{},
+		ev: &audit.Evidence{Account: o.Account, Region: o.Region, CollectedAt: o.Now.UTC()}}
+	k.identity(ctx)
+	if err := k.incident(ctx); err != nil {
+		return nil, err
+	}
+	ep := k.ev.Incident.Episode
+	end := ep.FiredAt
+	if ep.RecoveredAt != nil {
+		end = *ep.RecoveredAt
+	}
+	k.ev.Window = audit.Window{Start: ep.BreachStartedAt.Add(-o.Lookback), End: end.Add(o.After)}
+	if k.ev.Window.End.After(k.ev.CollectedAt) {
+		k.ev.Window.End = k.ev.CollectedAt
+	}
+	if k.ev.Window.End.Before(ep.FiredAt) {
+		k.ev.Window.End = ep.FiredAt
+	}
+	k.scope(ctx)
+
+	// Changes, metrics and traffic are independent of each other: fetch
+	// them concurrently (CloudTrail, the scarce API, never waits for the
+	// others). Each writes only its own part of the evidence.
+	var wg sync.WaitGroup
+	var changesCov, metricsCov, trafficCov audit.Coverage
+	wg.Add(3)
+	go func() { defer wg.Done(); changesCov = k.changes(ctx) }()
+	go func() { defer wg.Done(); metricsCov = k.metrics(ctx) }()
+	go func() { defer wg.Done(); trafficCov = k.traffic(ctx) }()
+	wg.Wait()
+	k.ev.Coverage = append(k.ev.Coverage, changesCov, trafficCov, metricsCov)
+
+	for key, n := range k.tally {
+		k.ev.Calls = append(k.ev.Calls, audit.Call{Service: key[0], Operation: key[1], Count: n})
+	}
+	audit.SortCalls(k.ev.Calls)
+	if err := ctx.Err(); err != nil {
+		return k.ev, err
+	}
+	return k.ev, nil
+}
+
+// call counts one API call.
+func (k *collector) call(service, op string) {
+	k.mu.Lock()
+	k.tally[[2]string{service, op}]++
+	k.mu.Unlock()
+}
+
+func (k *collector) progress(source, format string, args ...any) {
+	if k.o.Progress != nil {
+		k.o.Progress(source, fmt.Sprintf(format, args...))
+	}
+}
+
+func (k *collector) cover(source, status, format string, args ...any) {
+	k.ev.Coverage = append(k.ev.Coverage, audit.Coverage{Source: source, Status: status, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (k *collector) identity(ctx context.Context) {
+	if k.c.STS == nil {
+		return
+	}
+	k.call("sts", "GetCallerIdentity")
+	out, err := k.c.STS.GetCallerIdentity(ctx, nil)
+	if err != nil || out.Account == nil {
+		return
+	}
+	if k.ev.Account == "" {
+		k.ev.Account = *out.Account
+	}
+}
+
+// why says in a few words why a call failed, naming what a user can act on.
+func why(err error) string {
+	if bundle.IsNotInBundle(err) {
+		return err.Error()
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess":
+			return fmt.Sprintf("access denied (%s)", ae.ErrorMessage())
+		}
+		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
+	}
+	return err.Error()
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,231 @@
+package correlate
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/vpnaudit/vpnaudit/audit"
+)
+
+// Detection windows around the breach start B.
+const (
+	// baseline is how far before B a series must have been active.
+	baselineSpan = 30 * time.Minute
+	// nearBreach is how far from B a change of level may begin to count as
+	// part of the incident (traffic can stop a little after the alarm's
+	// first breaching datapoint is stamped, flow logs lag by an interval).
+	nearBefore = 30 * time.Minute
+	nearAfter  = 5 * time.Minute
+)
+
+// flowInterval returns the aggregation interval of the flow log an
+// interface's records came from (60 s when unknown).
+func flowInterval(ev *audit.Evidence, eni string) (time.Duration, string, string) {
+	for _, a := range ev.Traffic.Interfaces {
+		if a.Interface != eni {
+			continue
+		}
+		for _, fl := range ev.Traffic.FlowLogs {
+			if fl.ID == a.FlowLog {
+				iv := time.Duration(fl.Interval) * time.Second
+				if iv <= 0 {
+					iv = time.Minute
+				}
+				return iv, fl.ID, fl.LogGroup
+			}
+		}
+	}
+	return time.Minute, "", ""
+}
+
+// flowGaps finds ACCEPT series that were active before the breach and went
+// quiet near it. A gap must last at least two aggregation intervals (and
+// five minutes), so the sparse records of a 600 s flow log are not read as
+// gaps.
+func flowGaps(ev *audit.Evidence, breach time.Time) []FlowGap {
+	var out []FlowGap
+	for _, s := range ev.Traffic.Series {
+		if s.Key.Action != "ACCEPT" || len(s.Buckets) == 0 {
+			continue
+		}
+		iv, fl, group := flowInterval(ev, s.Key.Interface)
+		minGap := max(5*time.Minute, 2*iv+time.Minute)
+		base := max(baselineSpan, 4*iv)
+		for i, b := range s.Buckets {
+			if b.Start.Before(breach.Add(-nearBefore-iv)) || b.Start.After(breach.Add(nearAfter)) {
+				continue
+			}
+			var next *time.Time
+			if i+1 < len(s.Buckets) {
+				t := s.Buckets[i+1].Start
+				next = &t
+			}
+			end := b.Start.Add(time.Minute)
+			if next != nil && next.Sub(end) < minGap {
+				continue
+			}
+			if next == nil && ev.Window.End.Sub(end) < minGap {
+				continue // the data simply ends
+			}
+			// Active before: records in at least a third of the baseline's
+			// intervals.
+			n := 0
+			for _, p := range s.Buckets[:i+1] {
+				if !p.Start.Before(b.Start.Add(-base)) {
+					n++
+				}
+			}
+			need := max(2, int(base/iv)/3)
+			if n < need {
+				continue
+			}
+			out = append(out, FlowGap{Key: s.Key, LastSeen: end, Uncertainty: iv, ResumedAt: next,
+				BaselinePerMin: float64(n) / base.Minutes(), FlowLog: fl, LogGroup: group})
+			break
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].LastSeen.Before(out[j].LastSeen) })
+	return out
+}
+
+// rejectOnsets finds REJECT series absent from the baseline that appear
+// near the breach.
+func rejectOnsets(ev *audit.Evidence, breach time.Time) []RejectOnset {
+	var out []RejectOnset
+	for _, s := range ev.Traffic.Series {
+		if s.Key.Action != "REJECT" || s.Key.Class == audit.FlowOther && !isAppliance(ev, s.Key.Interface) {
+			continue
+		}
+		_, _, group := flowInterval(ev, s.Key.Interface)
+		var first time.Time
+		var before, after int64
+		for _, b := range s.Buckets {
+			switch {
+			case b.Start.Before(breach.Add(-nearBefore)):
+				before += b.Records
+			case !b.Start.After(breach.Add(nearBefore)):
+				if first.IsZero() {
+					first = b.Start
+				}
+				after += b.Records
+			}
+		}
+		if after >= 2 && before == 0 {
+			out = append(out, RejectOnset{Key: s.Key, FirstAt: first, Records: after, LogGroup: group})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstAt.Before(out[j].FirstAt) })
+	return out
+}
+
+func isAppliance(ev *audit.Evidence, eni string) bool {
+	for _, i := range ev.Scope.ApplianceInterfaces {
+		if i.ID == eni {
+			return true
+		}
+	}
+	return false
+}
+
+// silences finds appliance interfaces whose NODATA records begin near the
+// breach: no traffic at all crossed them.
+func silences(ev *audit.Evidence, breach time.Time) []Silence {
+	var out []Silence
+	for _, a := range ev.Traffic.Interfaces {
+		if !isAppliance(ev, a.Interface) {
+			continue
+		}
+		_, _, group := flowInterval(ev, a.Interface)
+		for _, w := range a.NoData {
+			if w.Start.Before(breach.Add(-nearBefore)) || w.Start.After(breach.Add(nearBefore)) {
+				continue
+			}
+			out = append(out, Silence{Interface: a.Interface, From: w.Start, To: w.End, LogGroup: group})
+			break
+		}
+	}
+	return out
+}
+
+// shifts finds level shifts near the breach: the median of the baseline
+// against the median just after, a change of at least half the baseline
+// (or from zero to a material level). A series that stops reporting while
+// it had a baseline is a shift too.
+func shifts(ev *audit.Evidence, breach time.Time) []Shift {
+	var out []Shift
+	for _, s := range ev.Metrics {
+		if len(s.Points) == 0 {
+			continue
+		}
+		period := time.Duration(s.ID.Period) * time.Second
+		if period <= 0 {
+			period = time.Minute
+		}
+		var base, after []float64
+		lastBase := time.Time{}
+		for _, p := range s.Points {
+			switch {
+			case !p.Time.Before(breach.Add(-baselineSpan-nearBefore)) && p.Time.Before(breach.Add(-nearBefore/3)):
+				base = append(base, p.Value)
+				lastBase = p.Time
+			case !p.Time.Before(breach.Add(nearAfter)) && p.Time.Before(breach.Add(nearAfter+15*time.Minute)):
+				after = append(after, p.Value)
+			}
+		}
+		if len(base) < 3 {
+			continue
+		}
+		b := median(base)
+		if len(after) == 0 {
+			// Stopped reporting: find the last point before the silence.
+			last := lastBase
+			for _, p := range s.Points {
+				if p.Time.After(last) && p.Time.Before(breach.Add(nearAfter)) {
+					last = p.Time
+				}
+			}
+			if ev.Window.End.Sub(last) > 10*time.Minute && last.After(breach.Add(-nearBefore)) {
+				out = append(out, Shift{Series: s.ID, Subject: s.Subject, Label: s.Label, At: last.Add(period),
+					Before: b, After: math.NaN(), Direction: "drop", Stopped: true})
+			}
+			continue
+		}
+		a := median(after)
+		diff := a - b
+		if math.Abs(diff) < 0.5*math.Abs(b) || (b == 0 && math.Abs(a) < 1e-9) {
+			continue
+		}
+		dir := "drop"
+		if diff > 0 {
+			dir = "rise"
+		}
+		mid := (a + b) / 2
+		at := time.Time{}
+		for _, p := range s.Points {
+			if p.Time.Before(breach.Add(-nearBefore)) {
+				continue
+			}
+			if dir == "drop" && p.Value <= mid || dir == "rise" && p.Value >= mid {
+				at = p.Time
+				break
+			}
+		}
+		if at.IsZero() || at.After(breach.Add(nearAfter+15*time.Minute)) {
+			continue
+		}
+		out = append(out, Shift{Series: s.ID, Subject: s.Subject, Label: s.Label, At: at, Before: b, After: a, Direction: dir})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
