@@ -151,6 +151,9 @@ func tagValues(v reflect.Value, key string, keys bool) []string {
 	}
 	tf := v.FieldByName("Tags")
 	if !tf.IsValid() {
+		tf = v.FieldByName("TagSet") // network interfaces
+	}
+	if !tf.IsValid() {
 		return nil
 	}
 	var out []string
