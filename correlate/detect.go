@@ -3,6 +3,7 @@ package correlate
 import (
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vpnaudit/vpnaudit/audit"
@@ -85,8 +86,18 @@ func flowGaps(ev *audit.Evidence, breach time.Time) []FlowGap {
 			break
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].LastSeen.Before(out[j].LastSeen) })
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].LastSeen.Equal(out[j].LastSeen) {
+			return out[i].LastSeen.Before(out[j].LastSeen)
+		}
+		return keyLess(out[i].Key, out[j].Key)
+	})
 	return out
+}
+
+func keyLess(a, b audit.FlowKey) bool {
+	return strings.Join([]string{a.Interface, a.Class, a.Direction, a.Peer, a.Action}, "\x00") <
+		strings.Join([]string{b.Interface, b.Class, b.Direction, b.Peer, b.Action}, "\x00")
 }
 
 // rejectOnsets finds REJECT series absent from the baseline that appear

@@ -290,10 +290,30 @@ func (x *scorer) check(e effect, c audit.Change, lag time.Duration, ts []audit.R
 				return true, true, fmt.Sprintf("%s stopped reporting at %s", s.Label, hm(s.At)), ""
 			}
 		}
-		if len(ev.Traffic.Interfaces) == 0 && !hasMetric(ev, "AWS/EC2") {
-			return false, false, "", ""
+		// Without NODATA records or EC2 metrics, the appliance's ENI going
+		// quiet altogether shows it; any traffic well after the call
+		// contradicts it.
+		quietFrom := c.Time.Add(lag + 5*time.Minute)
+		var before, lastAfter time.Time
+		for _, s := range ev.Traffic.Series {
+			if !isAppliance(ev, s.Key.Interface) {
+				continue
+			}
+			for _, b := range s.Buckets {
+				if !b.Start.After(quietFrom) && b.Start.After(before) {
+					before = b.Start
+				} else if b.Start.After(quietFrom) && b.Start.After(lastAfter) {
+					lastAfter = b.Start
+				}
+			}
 		}
-		return false, true, "", "the appliance's ENI kept reporting traffic and its metrics kept flowing"
+		switch {
+		case !lastAfter.IsZero():
+			return false, true, "", fmt.Sprintf("the appliance's ENI kept carrying traffic after it (until %s at least)", hm(lastAfter))
+		case !before.IsZero():
+			return true, true, fmt.Sprintf("no traffic at all crossed the appliance's ENI after %s", hm(before.Add(time.Minute))), ""
+		}
+		return false, false, "", ""
 	case effTunnelsDown:
 		can := false
 		for _, s := range r.Shifts {
@@ -412,9 +432,13 @@ func (x *scorer) verdict() {
 			}
 		}
 		v.Cause = c
-		second := 0.0
-		if len(r.Hypotheses) > 1 {
-			second = r.Hypotheses[1].Score
+		// The strongest competitor: not the cause's own effects.
+		second, rival := 0.0, ""
+		for _, h := range r.Hypotheses[1:] {
+			if x.linked[h.Change.EventID] != top.Change.EventID {
+				second, rival = h.Score, h.Change.EventName
+				break
+			}
 		}
 		switch {
 		case top.Score >= highScore && top.Corroboration >= 0.66 && second < top.Score/2 && len(missing) == 0:
@@ -426,7 +450,7 @@ func (x *scorer) verdict() {
 			v.Confidence = Low
 		}
 		if second >= top.Score/2 && second > 0 {
-			v.ConfidenceWhy = append(v.ConfidenceWhy, fmt.Sprintf("another candidate scores close (%s, %.2f against %.2f)", r.Hypotheses[1].Change.EventName, second, top.Score))
+			v.ConfidenceWhy = append(v.ConfidenceWhy, fmt.Sprintf("another candidate scores close (%s, %.2f against %.2f)", rival, second, top.Score))
 		}
 		if top.Corroboration < 0.66 {
 			v.ConfidenceWhy = append(v.ConfidenceWhy, "the traffic and metrics confirm only part of its expected effect")
