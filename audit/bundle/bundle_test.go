@@ -76,12 +76,12 @@ func TestOpenErrors(t *testing.T) {
 
 func TestOperationNames(t *testing.T) {
 	b := writeBundle(t, map[string]string{
-		"cloudwatch/DescribeAlarms-VPN-Down.json":     `{"MetricAlarms": []}`,
-		"cloudwatch/DescribeAlarmHistory-000.json":    `{"AlarmHistoryItems": []}`,
-		"cloudtrail/LookupEvents.json":                `{"Events": []}`,
+		"cloudwatch/DescribeAlarms-VPN-Down.json":      `{"MetricAlarms": []}`,
+		"cloudwatch/DescribeAlarmHistory-000.json":     `{"AlarmHistoryItems": []}`,
+		"cloudtrail/LookupEvents.json":                 `{"Events": []}`,
 		"ec2/DescribeVpnConnections_extra_suffix.json": `{"VpnConnections": []}`,
-		"ec2/NotAnOperation.json":                     `{}`,
-		"ec2/notes.txt":                               `hello`,
+		"ec2/NotAnOperation.json":                      `{}`,
+		"ec2/notes.txt":                                `hello`,
 	})
 	want := []string{"cloudtrail/LookupEvents", "cloudwatch/DescribeAlarmHistory", "cloudwatch/DescribeAlarms", "ec2/DescribeVpnConnections"}
 	if diff := cmp.Diff(want, b.Operations()); diff != "" {
@@ -342,7 +342,9 @@ func TestEC2Filters(t *testing.T) {
 			{"InstanceId": "i-1", "State": {"Name": "stopped"}}, {"InstanceId": "i-2", "State": {"Name": "running"}}]}]}`,
 	})
 	ctx := context.Background()
-	f := func(name string, v ...string) []ec2types.Filter { return []ec2types.Filter{{Name: aws.String(name), Values: v}} }
+	f := func(name string, v ...string) []ec2types.Filter {
+		return []ec2types.Filter{{Name: aws.String(name), Values: v}}
+	}
 	enis := func(fs []ec2types.Filter, ids ...string) []string {
 		out, err := b.EC2().DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: fs, NetworkInterfaceIds: ids})
 		if err != nil {

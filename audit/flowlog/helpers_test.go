@@ -5,46 +5,16 @@ package flowlog_test
 
 import (
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/vpnaudit/vpnaudit/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// ModuleRoot returns the directory holding go.mod, walking up from the
-// package directory (the working directory of go test).
-func ModuleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod found above the package directory")
-		}
-		dir = parent
-	}
-}
+// ModuleRoot returns the directory holding go.mod.
+func ModuleRoot(t testing.TB) string { return testenv.ModuleRoot(t) }
 
 // ConformanceDir returns the shared conformance corpus, ../shared/conformance
-// beside the module root. If it is missing the test is skipped, unless the
-// environment has CI=true: then a missing corpus fails the test, so CI cannot
-// pass without running the conformance tests.
-func ConformanceDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(ModuleRoot(t), "..", "shared", "conformance")
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		msg := "conformance corpus not found at " + dir + " (the shared/ folder beside the repository)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + "; CI=true requires it")
-		}
-		t.Skip(msg + "; skipping")
-	}
-	return dir
-}
+// beside the module root: skipped when missing, failed under CI=true.
+func ConformanceDir(t testing.TB) string { return testenv.Shared(t, "conformance") }

@@ -19,43 +19,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vpnaudit/vpnaudit/audit"
+	"github.com/vpnaudit/vpnaudit/internal/testenv"
 )
-
-// findConformance returns shared/conformance beside the repository root (the
-// directory holding go.mod).
-func findConformance() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "..", "shared", "conformance")
-			if _, err := os.Stat(c); err != nil {
-				return "", err
-			}
-			return c, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("no go.mod in %s or above", wd)
-		}
-	}
-}
 
 // conformance returns the corpus directory, or skips the test when it is
 // absent — unless CI=true, where its absence is a failure.
-func conformance(t *testing.T) string {
-	t.Helper()
-	dir, err := findConformance()
-	if err != nil {
-		msg := "conformance corpus not found (expected at ../shared/conformance beside the repository root): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
-}
+func conformance(t *testing.T) string { return testenv.Shared(t, "conformance") }
 
 // facts are what the conformance tests compare for each event.
 type facts struct {
@@ -462,7 +431,8 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	if dir, err := findConformance(); err == nil {
+	dir := filepath.Join(testenv.ModuleRoot(f), "..", "shared", "conformance")
+	if _, err := os.Stat(dir); err == nil {
 		files, _ := filepath.Glob(filepath.Join(dir, "elastic-cloudtrail", "*.log"))
 		more, _ := filepath.Glob(filepath.Join(dir, "awsdocs-cloudtrail", "extracted", "*.*"))
 		files = append(files, more...)
