@@ -179,6 +179,9 @@ func (a *FlowAggregator) Add(rec *flowlog.Record, stream string) {
 	}
 	packets, _ := rec.Packets()
 	bytes, _ := rec.Bytes()
+	if okEnd && end.After(b.LastEnd) {
+		b.LastEnd = end
+	}
 	b.Records++
 	b.Packets += packets
 	b.Bytes += bytes

@@ -47,13 +47,17 @@ func TestFlowAggregator(t *testing.T) {
 	agg.Malformed("g/eni-app-all event 9", "field count")
 	got := agg.Traffic()
 	m0, m1 := time.Unix(1791945000, 0).UTC().Truncate(time.Minute), time.Unix(1791945060, 0).UTC().Truncate(time.Minute)
+	e0, e1 := time.Unix(1791945059, 0).UTC(), time.Unix(1791945119, 0).UTC()
+	b := func(start, lastEnd time.Time, records, packets, bytes int64) FlowBucket {
+		return FlowBucket{Start: start, LastEnd: lastEnd, Records: records, Packets: packets, Bytes: bytes}
+	}
 	want := []FlowSeries{
-		{Key: FlowKey{Interface: "eni-app", Class: FlowCrossVPN, Direction: DirToAWS, Action: "ACCEPT"}, Buckets: []FlowBucket{{m0, 1, 7, 700}}},
-		{Key: FlowKey{Interface: "eni-app", Class: FlowIPsec, Direction: DirEgress, Peer: "52.1.1.1", Action: "ACCEPT"}, Buckets: []FlowBucket{{m0, 2, 15, 1500}}},
-		{Key: FlowKey{Interface: "eni-app", Class: FlowIPsec, Direction: DirEgress, Peer: "52.2.2.2", Action: "ACCEPT"}, Buckets: []FlowBucket{{m0, 1, 2, 200}}},
-		{Key: FlowKey{Interface: "eni-app", Class: FlowIPsec, Direction: DirIngress, Peer: "52.1.1.1", Action: "ACCEPT"}, Buckets: []FlowBucket{{m0, 1, 12, 1200}}},
-		{Key: FlowKey{Interface: "eni-app", Class: FlowOther, Direction: DirIngress, Action: "REJECT"}, Buckets: []FlowBucket{{m0, 1, 1, 60}}},
-		{Key: FlowKey{Interface: "eni-web", Class: FlowCrossVPN, Direction: DirToCustomer, Action: "ACCEPT"}, Buckets: []FlowBucket{{m1, 1, 8, 800}}},
+		{Key: FlowKey{Interface: "eni-app", Class: FlowCrossVPN, Direction: DirToAWS, Action: "ACCEPT"}, Buckets: []FlowBucket{b(m0, e0, 1, 7, 700)}},
+		{Key: FlowKey{Interface: "eni-app", Class: FlowIPsec, Direction: DirEgress, Peer: "52.1.1.1", Action: "ACCEPT"}, Buckets: []FlowBucket{b(m0, e0, 2, 15, 1500)}},
+		{Key: FlowKey{Interface: "eni-app", Class: FlowIPsec, Direction: DirEgress, Peer: "52.2.2.2", Action: "ACCEPT"}, Buckets: []FlowBucket{b(m0, e0, 1, 2, 200)}},
+		{Key: FlowKey{Interface: "eni-app", Class: FlowIPsec, Direction: DirIngress, Peer: "52.1.1.1", Action: "ACCEPT"}, Buckets: []FlowBucket{b(m0, e0, 1, 12, 1200)}},
+		{Key: FlowKey{Interface: "eni-app", Class: FlowOther, Direction: DirIngress, Action: "REJECT"}, Buckets: []FlowBucket{b(m0, e0, 1, 1, 60)}},
+		{Key: FlowKey{Interface: "eni-web", Class: FlowCrossVPN, Direction: DirToCustomer, Action: "ACCEPT"}, Buckets: []FlowBucket{b(m1, e1, 1, 8, 800)}},
 	}
 	if diff := cmp.Diff(want, got.Series); diff != "" {
 		t.Errorf("series (-want +got):\n%s", diff)

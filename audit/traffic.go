@@ -36,7 +36,10 @@ type FlowKey struct {
 
 // FlowBucket is the traffic of one series in one minute (by record start).
 type FlowBucket struct {
-	Start   time.Time
+	Start time.Time
+	// LastEnd is the latest end time of the bucket's records: when its
+	// traffic was last seen.
+	LastEnd time.Time
 	Records int64
 	Packets int64
 	Bytes   int64

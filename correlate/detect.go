@@ -50,6 +50,10 @@ func flowGaps(ev *audit.Evidence, breach time.Time) []FlowGap {
 		if s.Key.Action != "ACCEPT" || len(s.Buckets) == 0 {
 			continue
 		}
+		// Other traffic only tells about the appliance's own liveness.
+		if s.Key.Class == audit.FlowOther && !isAppliance(ev, s.Key.Interface) {
+			continue
+		}
 		iv, fl, group := flowInterval(ev, s.Key.Interface)
 		minGap := max(5*time.Minute, 2*iv+time.Minute)
 		base := max(baselineSpan, 4*iv)
@@ -80,6 +84,9 @@ func flowGaps(ev *audit.Evidence, breach time.Time) []FlowGap {
 			need := max(2, int(base/iv)/3)
 			if n < need {
 				continue
+			}
+			if b.LastEnd.After(b.Start) {
+				end = b.LastEnd
 			}
 			out = append(out, FlowGap{Key: s.Key, LastSeen: end, Uncertainty: iv, ResumedAt: next,
 				BaselinePerMin: float64(n) / base.Minutes(), FlowLog: fl, LogGroup: group})

@@ -113,6 +113,7 @@ func (x *scorer) hypotheses() {
 		hs = append(hs, x.score(c, ts))
 	}
 	x.linkServiceCalls(hs)
+	hs = x.prune(hs)
 	sort.SliceStable(hs, func(i, j int) bool {
 		if hs[i].Score != hs[j].Score {
 			return hs[i].Score > hs[j].Score
@@ -123,6 +124,70 @@ func (x *scorer) hypotheses() {
 		hs[i].Rank = i + 1
 	}
 	x.r.Hypotheses = hs
+}
+
+// prune keeps the candidates worth a reader's attention: every call that
+// could break the path, and harmless ones only near the breach. Harmless
+// calls repeated by the same actor on the same resources (an agent's
+// heartbeat) collapse into the one closest before the breach.
+func (x *scorer) prune(hs []Hypothesis) []Hypothesis {
+	ep := x.ev.Incident.Episode
+	near := func(t time.Time) bool { return !t.Before(ep.BreachStartedAt.Add(-offPathSpan)) && !t.After(ep.FiredAt) }
+	// Calls on the path up to the recovery are how it was fixed.
+	fixedBy := x.ev.Window.End
+	if ep.RecoveredAt != nil {
+		fixedBy = *ep.RecoveredAt
+	}
+	type key struct{ name, actor, targets string }
+	groups := map[key][]int{}
+	var out []Hypothesis
+	for i, h := range hs {
+		recovery := len(h.Targets) > 0 && h.Change.Time.After(ep.FiredAt) && !h.Change.Time.After(fixedBy)
+		if h.Relation >= 0.1 || h.Change.Failed() && len(h.Targets) > 0 || recovery && !x.repeats(hs, i) {
+			out = append(out, h)
+			continue
+		}
+		if !near(h.Change.Time) {
+			x.r.Unrelated++
+			continue
+		}
+		k := key{h.Change.EventName, h.Change.Actor.Name, strings.Join(ids(h.Targets), ",")}
+		groups[k] = append(groups[k], i)
+	}
+	var keys []key
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return groups[keys[i]][0] < groups[keys[j]][0] })
+	for _, k := range keys {
+		idx := groups[k]
+		best := idx[0]
+		for _, i := range idx {
+			if !hs[i].Change.Time.After(ep.BreachStartedAt) && hs[i].Change.Time.After(hs[best].Change.Time) {
+				best = i
+			}
+		}
+		h := hs[best]
+		if n := len(idx); n > 1 {
+			h.WhyNot = append(h.WhyNot, fmt.Sprintf("the same call by the same actor repeats %d times near the breach, before and after it: routine, not a change", n))
+			x.r.Unrelated += n - 1
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// repeats reports whether the same call by the same actor on the same
+// resources occurs more than once among hs (an agent's heartbeat).
+func (x *scorer) repeats(hs []Hypothesis, i int) bool {
+	n := 0
+	for _, h := range hs {
+		if h.Change.EventName == hs[i].Change.EventName && h.Change.Actor.Name == hs[i].Change.Actor.Name &&
+			strings.Join(ids(h.Targets), ",") == strings.Join(ids(hs[i].Targets), ",") {
+			n++
+		}
+	}
+	return n > 1
 }
 
 // offPath turns a network or compute change near the breach that touches
@@ -272,7 +337,7 @@ func (x *scorer) check(e effect, c audit.Change, lag time.Duration, ts []audit.R
 			}
 		}
 		if len(hit) > 0 {
-			return true, true, fmt.Sprintf("%s stopped at %s (±%s), %s after the call: %s", what, hm(hit[0].LastSeen), dur(hit[0].Uncertainty),
+			return true, true, fmt.Sprintf("%s stopped at %s (±%s), %s after the call: %s", what, hms(hit[0].LastSeen), dur(hit[0].Uncertainty),
 				dur(nonNeg(hit[0].LastSeen.Sub(c.Time))), gapList(hit)), ""
 		}
 		if earlier != nil {

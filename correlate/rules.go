@@ -126,9 +126,37 @@ func classify(c audit.Change) (rule, bool) {
 		return r, true
 	case "CreateTags", "DeleteTags", "AddTags", "RemoveTags":
 		return rule{nil, 0.02, "changes tags: tags do not change how packets are forwarded", nil, 0}, true
+	case "StartInstances":
+		return rule{nil, 0.05, "starts an instance: it restores, it cannot break, the path", nil, 0}, true
+	case "SendCommand", "StartSession", "StartAutomationExecution":
+		return rule{[]string{audit.TypeInstance}, 0.6, "runs commands on the appliance through Systems Manager: they can stop or reconfigure its IPsec daemon",
+			[]effect{effIPsecStops, effTunnelsDown}, 3 * time.Minute}, true
+	}
+	switch {
+	case c.EventSource == "ssm.amazonaws.com":
+		return rule{nil, 0.02, "is Systems Manager bookkeeping (agent heartbeat, inventory): it does not touch the network", nil, 0}, true
+	case c.EventSource != "" && !pathServices[c.EventSource]:
+		return rule{nil, 0.05, "is a " + strings.TrimSuffix(c.EventSource, ".amazonaws.com") + " call: that service does not forward or filter the path's packets", nil, 0}, true
+	}
+	for _, p := range additivePrefixes {
+		if strings.HasPrefix(c.EventName, p) {
+			return rule{nil, 0.1, "creates or adds something: it takes nothing away from the path", nil, 0}, true
+		}
 	}
 	return rule{}, false
 }
+
+// pathServices are the services whose calls can change how packets cross
+// the VPN path; other services' calls get a near-zero prior.
+var pathServices = map[string]bool{
+	"ec2.amazonaws.com": true, "autoscaling.amazonaws.com": true, "networkmanager.amazonaws.com": true,
+	"network-firewall.amazonaws.com": true, "ssm.amazonaws.com": true,
+}
+
+// additivePrefixes name calls that add capacity or resources; the ones that
+// can divert traffic (CreateRoute, CreateNetworkAclEntry, a blackhole
+// CreateTransitGatewayRoute) have their own rules above.
+var additivePrefixes = []string{"Create", "Run", "Allocate", "Import", "Copy", "Request", "Register"}
 
 // coversIKE reports whether a security-group request names UDP 500 or 4500,
 // ESP, or all protocols.

@@ -134,8 +134,8 @@ func TestClosest(t *testing.T) {
 		want string
 		out  []string
 	}{
-		{"VPN-Down", []string{"VPN-Down", "vpn-down-dc2"}}, // containment counts as close
-		{"VPN-Dwon", []string{"VPN-Down"}},                 // edit distance 2 of at most 4
+		{"VPN-Down", []string{"VPN-Down", "vpn-down-dc2"}},            // containment counts as close
+		{"VPN-Dwon", []string{"VPN-Down"}},                            // edit distance 2 of at most 4
 		{"VPN-Tunnel-Down", []string{"VPN-Tunnel1-Down", "VPN-Down"}}, // nearest first
 		{"zzzz-zzzz-zzzz", nil},
 	}
