@@ -167,7 +167,7 @@ func groupGaps(gaps []FlowGap) []gapGroup {
 		}
 		gg := gapGroup{at: first.LastSeen, resumed: resumed, group: first.LogGroup,
 			resources: append([]string{k.eni}, peers...),
-			summary:   fmt.Sprintf("%s on %s stops (%s; last records end %s, ±%s)", what, k.eni, strings.Join(dirs, ", "), hm(first.LastSeen), dur(first.Uncertainty)),
+			summary:   fmt.Sprintf("%s on %s stops (%s; last records end %s, ±%s)", what, k.eni, strings.Join(dirs, ", "), hms(first.LastSeen), dur(first.Uncertainty)),
 		}
 		if resumed != nil {
 			gg.resumedSummary = fmt.Sprintf("%s on %s resumes", what, k.eni)
