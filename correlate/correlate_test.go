@@ -241,7 +241,7 @@ func TestExplanations(t *testing.T) {
 	r := Correlate(w.ev)
 	top := r.Hypotheses[0]
 	wantWhy := []string{
-		"it touches instance i-app (strongswan), which hosts the customer gateway",
+		"it touches instance i-app (strongswan) on the path (hosts the customer gateway)",
 		"it stops the appliance that hosts the customer gateway: IKE and IPsec to both tunnel endpoints stop",
 		"it came 53s before the breach began (21:33)",
 		"IPsec traffic between the appliance and the tunnel endpoints stopped at 21:33:00 (±1m), 53s after the call: eni-app egress 52.1.1.1, eni-app egress 52.2.2.2, eni-app ingress 52.1.1.1, eni-app ingress 52.2.2.2",

@@ -169,7 +169,7 @@ func (x *scorer) prune(hs []Hypothesis) []Hypothesis {
 		}
 		h := hs[best]
 		if n := len(idx); n > 1 {
-			h.WhyNot = append(h.WhyNot, fmt.Sprintf("the same call by the same actor repeats %d times near the breach, before and after it: routine, not a change", n))
+			h.WhyNot = append(h.WhyNot, fmt.Sprintf("the same call by the same actor on the same resources repeats %d times in the window: routine, not a change", n))
 			x.r.Unrelated += n - 1
 		}
 		out = append(out, h)
@@ -231,7 +231,7 @@ func (x *scorer) score(c audit.Change, ts []audit.Resource) Hypothesis {
 		h.WhyNot = append(h.WhyNot, fmt.Sprintf("%s acts on %s, but the path's %s is not one of those", c.EventName, strings.Join(rl.targets, "/"), describeTargets(ts)))
 	}
 	for _, t := range ts {
-		h.Why = append(h.Why, fmt.Sprintf("it touches %s %s, which %s", t.Type, label(t), t.Relation))
+		h.Why = append(h.Why, fmt.Sprintf("it touches %s %s on the path (%s)", t.Type, label(t), t.Relation))
 	}
 	if rl.breaking >= causeRelation {
 		h.Why = append(h.Why, "it "+rl.mechanism)
@@ -254,7 +254,7 @@ func (x *scorer) score(c audit.Change, ts []audit.Resource) Hypothesis {
 		if lead >= 0 {
 			h.Why = append(h.Why, fmt.Sprintf("it came %s before the breach began (%s)", dur(lead), hm(ep.BreachStartedAt)))
 		}
-		if h.Timing < 0.3 {
+		if h.Timing < 0.3 && rl.lag > 0 {
 			h.WhyNot = append(h.WhyNot, fmt.Sprintf("it came %s before the breach, longer than such a change takes to show (about %s)", dur(lead), dur(rl.lag)))
 		}
 	}
