@@ -48,7 +48,7 @@ func Episodes(transitions []Transition, alarm Alarm) []Episode {
 func breachFromEvaluated(alarm Alarm, t Transition) (time.Time, string) {
 	for _, p := range t.Evaluated {
 		if alarm.Breaches(p.Value) || (math.IsNaN(p.Value) && alarm.TreatMissingData == "breaching") {
-			return p.Time, fmt.Sprintf("first breaching datapoint the alarm evaluated (%s)", formatValue(p.Value))
+			return p.Time, fmt.Sprintf("first breaching datapoint the alarm evaluated (value %s)", formatValue(p.Value))
 		}
 	}
 	period := time.Duration(alarm.Metric.Period) * time.Second

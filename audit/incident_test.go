@@ -39,7 +39,7 @@ func TestEpisodes(t *testing.T) {
 				tr("2026-10-14T02:34:13Z", "OK", "ALARM", p("2026-10-14T02:31:00Z", 1), p("2026-10-14T02:32:00Z", 0), p("2026-10-14T02:33:00Z", 0)),
 			},
 			want: []Episode{{FiredAt: mustTime("2026-10-14T02:34:13Z"), BreachStartedAt: mustTime("2026-10-14T02:32:00Z"),
-				BreachBasis: "first breaching datapoint the alarm evaluated (0)", RecoveredAt: ptr(mustTime("2026-10-14T03:10:00Z"))}},
+				BreachBasis: "first breaching datapoint the alarm evaluated (value 0)", RecoveredAt: ptr(mustTime("2026-10-14T03:10:00Z"))}},
 		},
 		{
 			name: "two episodes; the second ends in INSUFFICIENT_DATA, not a recovery",
@@ -51,7 +51,7 @@ func TestEpisodes(t *testing.T) {
 			},
 			want: []Episode{
 				{FiredAt: mustTime("2026-10-12T01:00:00Z"), BreachStartedAt: mustTime("2026-10-12T00:59:00Z"),
-					BreachBasis: "first breaching datapoint the alarm evaluated (0)", RecoveredAt: ptr(mustTime("2026-10-12T01:04:00Z"))},
+					BreachBasis: "first breaching datapoint the alarm evaluated (value 0)", RecoveredAt: ptr(mustTime("2026-10-12T01:04:00Z"))},
 				{FiredAt: mustTime("2026-10-14T02:34:13Z"), BreachStartedAt: mustTime("2026-10-14T02:33:00Z"),
 					BreachBasis: "one period before the alarm fired (no evaluated datapoints recorded)"},
 			},

@@ -1,0 +1,211 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/urfave/cli/v2"
+
+	"github.com/vpnaudit/vpnaudit/audit/attime"
+	"github.com/vpnaudit/vpnaudit/audit/bundle"
+	"github.com/vpnaudit/vpnaudit/audit/collect"
+	"github.com/vpnaudit/vpnaudit/correlate"
+	"github.com/vpnaudit/vpnaudit/report"
+)
+
+func whyCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:      "why",
+		Usage:     "investigate why an alarm fired and print the root-cause timeline",
+		UsageText: "vpnaudit why --alarm NAME [--at TIME] [--from BUNDLE] [--format text|markdown|json] [--output FILE]",
+		Description: `Finds the alarm's breach, the resources on the VPN path, the CloudTrail changes
+before it, the flow-log gaps and the metric drops, and ranks the candidate causes.
+Exit status: 0 when a report was produced (whatever the verdict), 1 on an error,
+2 on a usage error.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "alarm", Aliases: []string{"a"}, EnvVars: []string{"VPNAUDIT_ALARM"}, Usage: "the CloudWatch alarm's `NAME`"},
+			&cli.StringFlag{Name: "at", EnvVars: []string{"VPNAUDIT_AT"}, Usage: "investigate the alarm episode covering `TIME` (default: the latest); RFC 3339, '2006-01-02 15:04[:05] [zone]', epoch seconds, or the Timestamp line of the alarm e-mail; without a zone it is UTC"},
+			&cli.StringFlag{Name: "from", EnvVars: []string{"VPNAUDIT_FROM"}, Usage: "read the evidence from the bundle in `DIR` instead of AWS"},
+			&cli.StringFlag{Name: "record", EnvVars: []string{"VPNAUDIT_RECORD"}, Usage: "write every AWS call the run makes as an evidence bundle to `DIR` (live runs)"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", EnvVars: []string{"VPNAUDIT_FORMAT"}, Usage: "report format: text, markdown or json"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"VPNAUDIT_OUTPUT"}, Usage: "write the report to `FILE` (atomically) instead of standard output"},
+			&cli.DurationFlag{Name: "lookback", Value: 2 * time.Hour, EnvVars: []string{"VPNAUDIT_LOOKBACK"}, Usage: "how far before the breach to read changes, traffic and metrics"},
+			&cli.DurationFlag{Name: "after", Value: 30 * time.Minute, EnvVars: []string{"VPNAUDIT_AFTER"}, Usage: "how far past the alarm (or its recovery) to read"},
+			&cli.StringFlag{Name: "tz", EnvVars: []string{"VPNAUDIT_TZ"}, Usage: "also show times in the IANA time `ZONE` (e.g. Asia/Tokyo)"},
+			&cli.StringFlag{Name: "color", Value: "auto", EnvVars: []string{"VPNAUDIT_COLOR"}, Usage: "colour the text report: auto, always or never (auto: only on a terminal, never with NO_COLOR set; CLICOLOR_FORCE=1 forces it)"},
+			&cli.IntFlag{Name: "width", EnvVars: []string{"VPNAUDIT_WIDTH"}, Usage: "wrap the text report at `N` columns (default: the terminal's width, else 100)"},
+			&cli.StringFlag{Name: "region", EnvVars: []string{"VPNAUDIT_REGION"}, Usage: "AWS region (default: the SDK's region chain)"},
+			&cli.StringFlag{Name: "profile", EnvVars: []string{"VPNAUDIT_PROFILE"}, Usage: "AWS shared-config profile"},
+		},
+		Action: func(c *cli.Context) error { return why(c, env) },
+	}
+}
+
+func why(c *cli.Context, env Env) error {
+	if c.NArg() > 0 {
+		return usagef("unexpected argument %q (flags come as --name value)", c.Args().First())
+	}
+	alarm := c.String("alarm")
+	if alarm == "" {
+		return usagef("--alarm is required: the name of the CloudWatch alarm that fired")
+	}
+	format := c.String("format")
+	switch format {
+	case "text", "markdown", "md", "json":
+	default:
+		return usagef("--format %q: want text, markdown or json", format)
+	}
+	var tz *time.Location
+	if name := c.String("tz"); name != "" {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			return usagef("--tz %q: not an IANA time zone (e.g. Asia/Tokyo, Europe/Berlin, UTC)", name)
+		}
+		tz = loc
+	}
+	colorMode := c.String("color")
+	if colorMode != "auto" && colorMode != "always" && colorMode != "never" {
+		return usagef("--color %q: want auto, always or never", colorMode)
+	}
+	from := c.String("from")
+	if from == "" {
+		return cli.Exit("live AWS collection is not available in this version yet: replay an evidence bundle with --from DIR "+
+			"(see fixtures/ for examples of the format)", ExitError)
+	}
+	if c.String("record") != "" {
+		return usagef("--record writes the calls of a live run; with --from the bundle is already the record")
+	}
+
+	b, err := bundle.Open(from)
+	if err != nil {
+		return cli.Exit(err.Error(), ExitError)
+	}
+	defer b.Close()
+	now := b.Manifest.RecordedAt
+
+	opts := collect.Options{Alarm: alarm, Now: now, Lookback: c.Duration("lookback"), After: c.Duration("after"),
+		Region: b.Manifest.Region, Account: b.Manifest.AccountId}
+	if r := c.String("region"); r != "" {
+		opts.Region = r
+	}
+	if s := c.String("at"); s != "" {
+		at, note, err := attime.Parse(s, now)
+		if err != nil {
+			return usagef("--at: %v", err)
+		}
+		if note != "" {
+			fmt.Fprintf(env.Stderr, "vpnaudit: --at %s: %s\n", at.Format(time.RFC3339), note)
+		}
+		opts.At = &at
+	}
+	if env.terminal(env.Stderr) {
+		opts.Progress = func(source, msg string) { fmt.Fprintf(env.Stderr, "\r\x1b[K%s: %s", source, msg) }
+		defer fmt.Fprint(env.Stderr, "\r\x1b[K")
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
+	defer stop()
+	ev, err := collect.Collect(ctx, collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(),
+		EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()}, opts)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return cli.Exit("interrupted", ExitError)
+		}
+		return cli.Exit(err.Error(), ExitError)
+	}
+	res := correlate.Correlate(ev)
+
+	out := c.String("output")
+	var buf bytes.Buffer
+	switch format {
+	case "json":
+		err = report.JSON(&buf, res)
+	case "markdown", "md":
+		err = report.Markdown(&buf, res, report.MarkdownOptions{TZ: tz})
+	default:
+		color := false
+		if out == "" {
+			color = useColor(colorMode, env)
+		} else {
+			color = colorMode == "always"
+		}
+		err = report.Text(&buf, res, report.TextOptions{Width: width(c.Int("width"), env), Color: color, TZ: tz})
+	}
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("render %s report: %v", format, err), ExitError)
+	}
+	if out == "" {
+		_, err = env.Stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := writeFileAtomic(out, buf.Bytes()); err != nil {
+		return cli.Exit(err.Error(), ExitError)
+	}
+	return nil
+}
+
+// useColor decides whether the text report on standard output is coloured.
+func useColor(mode string, env Env) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if v := env.getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
+		return true
+	}
+	if env.getenv("NO_COLOR") != "" || env.getenv("TERM") == "dumb" {
+		return false
+	}
+	return env.terminal(env.Stdout)
+}
+
+func width(flag int, env Env) int {
+	if flag > 0 {
+		return flag
+	}
+	if f, ok := env.Stdout.(*os.File); ok && env.terminal(env.Stdout) {
+		if w, _, err := term.GetSize(f.Fd()); err == nil && w > 0 {
+			return w
+		}
+	}
+	var n int
+	if _, err := fmt.Sscan(env.getenv("COLUMNS"), &n); err == nil && n > 0 {
+		return n
+	}
+	return 100
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it into place, so an interrupted run never leaves half a report.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp, 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, path)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}
