@@ -25,6 +25,34 @@ type Manifest struct {
 	Region        string
 	AccountId     string
 	RecordedAt    time.Time
+	// Failures are calls the recorded run made that failed: a replay answers
+	// them with the same failure, so it reaches the same report.
+	Failures []Failure `json:",omitempty"`
+	// Tool names what wrote the bundle.
+	Tool string `json:",omitempty"`
+}
+
+// Failure is one recorded failed call.
+type Failure struct {
+	Service   string
+	Operation string
+	Error     string
+}
+
+// RecordedFailure is a recorded call's failure, returned by a replay.
+type RecordedFailure struct{ Failure }
+
+func (e *RecordedFailure) Error() string { return e.Failure.Error }
+
+// failure returns the recorded failure of service/op, if the bundle has one
+// and no file for it.
+func (b *Bundle) failure(service, op string) error {
+	for _, f := range b.Manifest.Failures {
+		if f.Service == service && f.Operation == op {
+			return &RecordedFailure{f}
+		}
+	}
+	return &NotInBundleError{Service: service, Operation: op}
 }
 
 // operations are the API operations a bundle may hold, per service (the AWS
@@ -146,7 +174,7 @@ func Open(dir string) (*Bundle, error) {
 	for k := range b.files {
 		sort.Strings(b.files[k])
 	}
-	if len(b.files) == 0 {
+	if len(b.files) == 0 && len(b.Manifest.Failures) == 0 {
 		return nil, fmt.Errorf("open bundle: %s holds no <service>/<Operation>.json files", dir)
 	}
 	return b, nil
@@ -200,7 +228,7 @@ func (b *Bundle) records(service, op string) ([]record, error) {
 	}
 	paths := b.files[key]
 	if len(paths) == 0 {
-		return nil, &NotInBundleError{Service: service, Operation: op}
+		return nil, b.failure(service, op)
 	}
 	var rs []record
 	for _, p := range paths {

@@ -42,7 +42,7 @@ func (b *Bundle) logFiles() ([]logFile, error) {
 	}
 	paths := b.files["logs/FilterLogEvents"]
 	if len(paths) == 0 {
-		return nil, &NotInBundleError{Service: "logs", Operation: "FilterLogEvents"}
+		return nil, b.failure("logs", "FilterLogEvents")
 	}
 	var files []logFile
 	for _, p := range paths {

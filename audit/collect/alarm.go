@@ -24,16 +24,32 @@ const historyPages = 10
 // account's alarm names that look like it.
 type AlarmNotFoundError struct {
 	Name    string
+	Region  string
 	Similar []string
 }
 
 func (e *AlarmNotFoundError) Error() string {
 	msg := fmt.Sprintf("alarm %q not found", e.Name)
+	if e.Region != "" {
+		msg += " in " + e.Region
+	}
 	if len(e.Similar) > 0 {
 		msg += fmt.Sprintf("; did you mean %s?", strings.Join(quoteAll(e.Similar), ", "))
+	} else if e.Region != "" {
+		msg += "; if the alarm lives in another region, pass --region (alarm names are case-sensitive)"
 	}
 	return msg
 }
+
+// CallError is a failed call the collection cannot do without, with the
+// words of Why and the SDK error underneath.
+type CallError struct {
+	Msg string
+	Err error
+}
+
+func (e *CallError) Error() string { return e.Msg }
+func (e *CallError) Unwrap() error { return e.Err }
 
 func quoteAll(s []string) []string {
 	out := make([]string, len(s))
@@ -52,14 +68,14 @@ func (k *collector) incident(ctx context.Context) error {
 		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
 	})
 	if err != nil {
-		return fmt.Errorf("describe alarm %q: %s", k.o.Alarm, why(err))
+		return &CallError{Msg: fmt.Sprintf("describe alarm %q: %s", k.o.Alarm, why(err)), Err: err}
 	}
 	if len(out.CompositeAlarms) > 0 {
 		return fmt.Errorf("alarm %q is a composite alarm; vpnaudit investigates metric alarms — run it on one of the alarms in its rule: %s",
 			k.o.Alarm, aws.ToString(out.CompositeAlarms[0].AlarmRule))
 	}
 	if len(out.MetricAlarms) == 0 {
-		return &AlarmNotFoundError{Name: k.o.Alarm, Similar: k.similarAlarms(ctx)}
+		return &AlarmNotFoundError{Name: k.o.Alarm, Region: k.ev.Region, Similar: k.similarAlarms(ctx)}
 	}
 	ma := out.MetricAlarms[0]
 	if ma.MetricName == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,7 +132,7 @@ func (k *collector) cover(source, status, format string, args ...any) {
 }
 
 func (k *collector) identity(ctx context.Context) {
-	if k.c.STS == nil {
+	if k.c.STS == nil || k.ev.Account != "" {
 		return
 	}
 	k.call("sts", "GetCallerIdentity")
@@ -145,19 +146,49 @@ func (k *collector) identity(ctx context.Context) {
 }
 
 // why says in a few words why a call failed, naming what a user can act on.
-func why(err error) string {
+func why(err error) string { return Why(err) }
+
+// Why says in a few words why an AWS call failed, naming what a user can
+// act on: for access denied, the IAM action the credentials lack.
+func Why(err error) string {
 	if bundle.IsNotInBundle(err) {
 		return err.Error()
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
-		case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess":
+		case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "Client.UnauthorizedOperation":
+			if action := IAMAction(err); action != "" {
+				return fmt.Sprintf("access denied: the credentials lack %s (add it to the policy in the README)", action)
+			}
 			return fmt.Sprintf("access denied (%s)", ae.ErrorMessage())
 		}
 		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
 	}
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		return fmt.Sprintf("%s %s: %v", oe.ServiceID, oe.OperationName, oe.Err)
+	}
 	return err.Error()
+}
+
+// iamPrefixes maps SDK service IDs to IAM action prefixes.
+var iamPrefixes = map[string]string{
+	"CloudWatch": "cloudwatch", "CloudTrail": "cloudtrail", "CloudWatch Logs": "logs", "EC2": "ec2",
+	"STS": "sts", "Auto Scaling": "autoscaling",
+}
+
+// IAMAction names the IAM action of a failed SDK call ("cloudtrail:LookupEvents").
+func IAMAction(err error) string {
+	var oe *smithy.OperationError
+	if !errors.As(err, &oe) {
+		return ""
+	}
+	prefix, ok := iamPrefixes[oe.ServiceID]
+	if !ok {
+		prefix = strings.ToLower(strings.ReplaceAll(oe.ServiceID, " ", ""))
+	}
+	return prefix + ":" + oe.OperationName
 }
 
 func sortedKeys(m map[string]bool) []string {

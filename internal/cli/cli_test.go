@@ -244,9 +244,9 @@ func TestUsageAndErrors(t *testing.T) {
 		{"bad format", []string{"why", "--alarm", "VPN-Down", "--from", lab, "--format", "yaml"}, ExitUsage, `--format "yaml": want text, markdown or json`},
 		{"unknown flag", []string{"why", "--alarm", "VPN-Down", "--frm", lab}, ExitUsage, "flag provided but not defined: -frm"},
 		{"bad zone", []string{"why", "--alarm", "VPN-Down", "--from", lab, "--tz", "Mars/Olympus"}, ExitUsage, "not an IANA time zone"},
-		{"alarm not found", []string{"why", "--alarm", "VPN-Dwn", "--from", lab}, ExitError, `alarm "VPN-Dwn" not found; did you mean "VPN-Down"`},
+		{"alarm not found", []string{"why", "--alarm", "VPN-Dwn", "--from", lab}, ExitError, `alarm "VPN-Dwn" not found in eu-central-1; did you mean "VPN-Down"`},
 		{"not a bundle", []string{"why", "--alarm", "VPN-Down", "--from", t.TempDir()}, ExitError, "holds no <service>/<Operation>.json files"},
-		{"live mode", []string{"why", "--alarm", "VPN-Down"}, ExitError, "live AWS collection is not available"},
+		{"record with a bundle", []string{"why", "--alarm", "VPN-Down", "--from", lab, "--record", t.TempDir()}, ExitUsage, "--record writes the calls of a live run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,6 +258,31 @@ func TestUsageAndErrors(t *testing.T) {
 				t.Errorf("stdout not empty on error: %q", r.stdout)
 			}
 		})
+	}
+}
+
+// Without credentials, live mode says what to do in one paragraph and
+// never reaches the network (the instance-metadata lookup is disabled).
+func TestLiveWithoutCredentials(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, nil, 0o600)
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty, "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "eu-west-1",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_WEB_IDENTITY_TOKEN_FILE": ""} {
+		t.Setenv(k, v)
+	}
+	r := run(t, nil, "why", "--alarm", "VPN-Down")
+	if r.code != ExitError || !strings.Contains(r.stderr, "no AWS credentials were found") {
+		t.Errorf("exit %d, stderr %q; want exit 1 and the no-credentials message", r.code, r.stderr)
+	}
+	record := filepath.Join(t.TempDir(), "rec")
+	r = run(t, nil, "why", "--alarm", "VPN-Down", "--record", record)
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Errorf("a failed run left a bundle at %s", record)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(record), ".rec.recording-*"))
+	if len(left) != 0 {
+		t.Errorf("a failed run left a partial recording: %v", left)
 	}
 }
 

@@ -14,8 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vpnaudit/vpnaudit/audit/attime"
-	"github.com/vpnaudit/vpnaudit/audit/bundle"
 	"github.com/vpnaudit/vpnaudit/audit/collect"
+	"github.com/vpnaudit/vpnaudit/audit/live"
 	"github.com/vpnaudit/vpnaudit/correlate"
 	"github.com/vpnaudit/vpnaudit/report"
 )
@@ -74,29 +74,23 @@ func why(c *cli.Context, env Env) error {
 	if colorMode != "auto" && colorMode != "always" && colorMode != "never" {
 		return usagef("--color %q: want auto, always or never", colorMode)
 	}
-	from := c.String("from")
-	if from == "" {
-		return cli.Exit("live AWS collection is not available in this version yet: replay an evidence bundle with --from DIR "+
-			"(see fixtures/ for examples of the format)", ExitError)
+	atFlag := c.String("at")
+	if atFlag != "" {
+		if _, _, err := attime.Parse(atFlag, time.Time{}); err != nil {
+			return usagef("--at: %v", err)
+		}
 	}
-	if c.String("record") != "" {
-		return usagef("--record writes the calls of a live run; with --from the bundle is already the record")
-	}
-
-	b, err := bundle.Open(from)
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
+	defer stop()
+	src, err := openSource(ctx, c, env)
 	if err != nil {
-		return cli.Exit(err.Error(), ExitError)
+		return err
 	}
-	defer b.Close()
-	now := b.Manifest.RecordedAt
-
-	opts := collect.Options{Alarm: alarm, Now: now, Lookback: c.Duration("lookback"), After: c.Duration("after"),
-		Region: b.Manifest.Region, Account: b.Manifest.AccountId}
-	if r := c.String("region"); r != "" {
-		opts.Region = r
-	}
-	if s := c.String("at"); s != "" {
-		at, note, err := attime.Parse(s, now)
+	defer src.close()
+	opts := collect.Options{Alarm: alarm, Now: src.now, Lookback: c.Duration("lookback"), After: c.Duration("after"),
+		Region: src.region, Account: src.account}
+	if atFlag != "" {
+		at, note, err := attime.Parse(atFlag, src.now)
 		if err != nil {
 			return usagef("--at: %v", err)
 		}
@@ -109,14 +103,15 @@ func why(c *cli.Context, env Env) error {
 		opts.Progress = func(source, msg string) { fmt.Fprintf(env.Stderr, "\r\x1b[K%s: %s", source, msg) }
 		defer fmt.Fprint(env.Stderr, "\r\x1b[K")
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
-	defer stop()
-	ev, err := collect.Collect(ctx, collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(),
-		EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()}, opts)
+	ev, err := collect.Collect(ctx, src.clients, opts)
 	if err != nil {
+		src.abort()
 		if errors.Is(err, context.Canceled) {
 			return cli.Exit("interrupted", ExitError)
 		}
+		return cli.Exit(live.Explain(err, c.String("profile")).Error(), ExitError)
+	}
+	if err := src.finish(ev.Account); err != nil {
 		return cli.Exit(err.Error(), ExitError)
 	}
 	res := correlate.Correlate(ev)

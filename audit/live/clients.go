@@ -1,0 +1,86 @@
+package live
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+
+	"github.com/vpnaudit/vpnaudit/audit/collect"
+)
+
+// Options configure the live clients.
+type Options struct {
+	// Region and Profile override the standard chain when set.
+	Region  string
+	Profile string
+	// MaxAttempts bounds each call's attempts (default 8: throttled
+	// CloudTrail pages are retried with adaptive back-off rather than lost).
+	// Tests against an emulator set 1, because unimplemented calls answer
+	// HTTP 500, which the SDK would retry.
+	MaxAttempts int
+	// Recorder, when set, records every call as a bundle.
+	Recorder *Recorder
+}
+
+// LoadConfig resolves credentials and region the way the AWS CLI does.
+func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
+	attempts := o.MaxAttempts
+	if attempts <= 0 {
+		attempts = 8
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
+				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = attempts })
+			})
+		}),
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, Explain(fmt.Errorf("load AWS configuration: %w", err), o.Profile)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, fmt.Errorf("no AWS region is set: pass --region, set AWS_REGION, or give your profile a region (aws configure set region REGION)")
+	}
+	return cfg, nil
+}
+
+// Clients builds the collector's clients from cfg. Each is read-only, and
+// records its calls when o.Recorder is set. CloudWatch speaks AWS JSON 1.0,
+// which AWS and emulators such as moto both accept (the SDK's default,
+// Smithy RPC v2 CBOR, is not implemented by moto).
+func Clients(cfg aws.Config, o Options) collect.Clients {
+	stack := []func(*middleware.Stack) error{addReadOnly}
+	if o.Recorder != nil {
+		stack = append(stack, o.Recorder.add)
+	}
+	return collect.Clients{
+		CloudWatch: cloudwatch.NewFromConfig(cfg, func(c *cloudwatch.Options) {
+			c.APIOptions = append(c.APIOptions, stack...)
+			c.Protocol = awsjson.New10(cwschemas.GraniteServiceVersion20100801)
+		}),
+		CloudTrail:  cloudtrail.NewFromConfig(cfg, func(c *cloudtrail.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
+		Logs:        cloudwatchlogs.NewFromConfig(cfg, func(c *cloudwatchlogs.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
+		EC2:         ec2.NewFromConfig(cfg, func(c *ec2.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
+		STS:         sts.NewFromConfig(cfg, func(c *sts.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
+		AutoScaling: autoscaling.NewFromConfig(cfg, func(c *autoscaling.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
+	}
+}

@@ -1,0 +1,219 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/vpnaudit/vpnaudit/audit/bundle"
+	"github.com/vpnaudit/vpnaudit/audit/collect"
+)
+
+// Recorder writes every call of a run as an evidence bundle. Calls are
+// written as they complete into a temporary directory beside the target,
+// which Close renames into place: an interrupted run never leaves a
+// half-written bundle. Files are 0600, directories 0700.
+type Recorder struct {
+	target string
+	tmp    string
+
+	mu       sync.Mutex
+	seq      map[string]int
+	failures []bundle.Failure
+	err      error
+}
+
+// NewRecorder prepares recording into dir, which must not exist yet (or be
+// empty).
+func NewRecorder(dir string) (*Recorder, error) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("--record %s: the directory exists and is not empty; choose a new one", dir)
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, fmt.Errorf("--record %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".recording-")
+	if err != nil {
+		return nil, fmt.Errorf("--record %s: %w", dir, err)
+	}
+	return &Recorder{target: dir, tmp: tmp, seq: map[string]int{}}, nil
+}
+
+// serviceDirs maps SDK service IDs to the AWS CLI's service names.
+var serviceDirs = map[string]string{
+	"CloudWatch": "cloudwatch", "CloudTrail": "cloudtrail", "CloudWatch Logs": "logs", "EC2": "ec2",
+	"STS": "sts", "Auto Scaling": "autoscaling",
+}
+
+func serviceDir(id string) string {
+	if d, ok := serviceDirs[id]; ok {
+		return d
+	}
+	return strings.ToLower(strings.ReplaceAll(id, " ", ""))
+}
+
+// add is the recording middleware: after the call, its input and output
+// (or its failure) are written.
+func (r *Recorder) add(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("vpnaudit.Record",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			service, op := serviceDir(awsmiddleware.GetServiceID(ctx)), middleware.GetOperationName(ctx)
+			if err != nil {
+				if !errors.Is(err, context.Canceled) {
+					r.fail(service, op, err)
+				}
+				return out, md, err
+			}
+			r.write(service, op, in.Parameters, out.Result)
+			return out, md, err
+		}), middleware.After)
+}
+
+func (r *Recorder) fail(service, op string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.failures {
+		if f.Service == service && f.Operation == op {
+			return
+		}
+	}
+	r.failures = append(r.failures, bundle.Failure{Service: service, Operation: op, Error: collect.Why(err)})
+}
+
+func (r *Recorder) write(service, op string, input, output any) {
+	doc := map[string]any{"Input": cliJSON(input, service == "logs"), "Output": cliJSON(output, service == "logs")}
+	redact(doc)
+	raw, err := json.MarshalIndent(doc, "", " ")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		n := r.seq[service+"/"+op]
+		r.seq[service+"/"+op] = n + 1
+		dir := filepath.Join(r.tmp, service)
+		if err = os.MkdirAll(dir, 0o700); err == nil {
+			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%03d.json", op, n)), append(raw, '\n'), 0o600)
+		}
+	}
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("record %s %s: %w", service, op, err)
+	}
+}
+
+// cliJSON converts an SDK input or output into the AWS CLI's JSON form:
+// API member names (camelCase for CloudWatch Logs), timestamps in RFC 3339,
+// no nulls and no SDK-only metadata.
+func cliJSON(v any, camel bool) any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return map[string]any{}
+	}
+	var generic any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return map[string]any{}
+	}
+	return clean(generic, camel)
+}
+
+func clean(v any, camel bool) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, x := range t {
+			if x == nil || k == "ResultMetadata" {
+				continue
+			}
+			if camel && k != "" {
+				k = strings.ToLower(k[:1]) + k[1:]
+			}
+			out[k] = clean(x, camel)
+		}
+		return out
+	case []any:
+		for i := range t {
+			t[i] = clean(t[i], camel)
+		}
+	}
+	return v
+}
+
+// secretKeys are members whose values are secrets (pre-shared keys,
+// credentials); they are masked wherever they appear.
+var secretKeys = map[string]bool{
+	"presharedkey": true, "secretaccesskey": true, "sessiontoken": true, "password": true, "privatekey": true,
+}
+
+// droppedKeys are members removed whole: the VPN configuration document
+// holds the tunnels' pre-shared keys.
+var droppedKeys = map[string]bool{"customergatewayconfiguration": true}
+
+var secretInJSON = regexp.MustCompile(`(?i)("(?:preSharedKey|secretAccessKey|sessionToken|password|privateKey)"\s*:\s*)"[^"]*"`)
+
+const masked = "REDACTED"
+
+// redact removes or masks secrets in place, also inside JSON strings such
+// as CloudTrailEvent.
+func redact(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			lk := strings.ToLower(k)
+			switch {
+			case droppedKeys[lk]:
+				delete(t, k)
+			case secretKeys[lk]:
+				t[k] = masked
+			default:
+				if s, ok := x.(string); ok && strings.Contains(s, "{") {
+					t[k] = secretInJSON.ReplaceAllString(s, `${1}"`+masked+`"`)
+					continue
+				}
+				redact(x)
+			}
+		}
+	case []any:
+		for _, x := range t {
+			redact(x)
+		}
+	}
+}
+
+// Close writes bundle.json and moves the bundle into place. It returns the
+// first error met while recording.
+func (r *Recorder) Close(region, account string, recordedAt time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		os.RemoveAll(r.tmp)
+		return r.err
+	}
+	m := bundle.Manifest{FormatVersion: bundle.FormatVersion, Region: region, AccountId: account,
+		RecordedAt: recordedAt.UTC(), Failures: r.failures, Tool: "vpnaudit"}
+	raw, err := json.MarshalIndent(m, "", " ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(r.tmp, "bundle.json"), append(raw, '\n'), 0o600)
+	}
+	if err == nil {
+		os.Remove(r.target) // an empty directory given as the target
+		err = os.Rename(r.tmp, r.target)
+	}
+	if err != nil {
+		os.RemoveAll(r.tmp)
+		return fmt.Errorf("write bundle %s: %w", r.target, err)
+	}
+	return nil
+}
+
+// Abort discards what was recorded.
+func (r *Recorder) Abort() { os.RemoveAll(r.tmp) }
