@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
 	"github.com/vpnaudit/vpnaudit/audit"
@@ -166,7 +168,17 @@ func Why(err error) string {
 		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
 	}
 	var oe *smithy.OperationError
-	if errors.As(err, &oe) {
+	errors.As(err, &oe)
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && oe != nil {
+		switch code := re.HTTPStatusCode(); {
+		case code == http.StatusNotFound || code == http.StatusNotImplemented || code == http.StatusInternalServerError:
+			return fmt.Sprintf("%s %s is not available from this endpoint (HTTP %d): the region or emulator does not offer it", oe.ServiceID, oe.OperationName, code)
+		case code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests:
+			return fmt.Sprintf("%s %s kept failing with HTTP %d after retries (throttled or unavailable)", oe.ServiceID, oe.OperationName, code)
+		}
+	}
+	if oe != nil {
 		return fmt.Sprintf("%s %s: %v", oe.ServiceID, oe.OperationName, oe.Err)
 	}
 	return err.Error()
