@@ -100,8 +100,9 @@ func why(c *cli.Context, env Env) error {
 		opts.At = &at
 	}
 	if env.terminal(env.Stderr) {
-		opts.Progress = func(source, msg string) { fmt.Fprintf(env.Stderr, "\r\x1b[K%s: %s", source, msg) }
-		defer fmt.Fprint(env.Stderr, "\r\x1b[K")
+		p := newProgress(env.Stderr, width(0, Env{Stdout: env.Stderr, IsTerminal: env.IsTerminal, Getenv: env.Getenv}))
+		opts.Progress = p.update
+		defer p.done()
 	}
 	ev, err := collect.Collect(ctx, src.clients, opts)
 	if err != nil {
