@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -49,7 +48,7 @@ func addReadOnly(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			op := middleware.GetOperationName(ctx)
 			if !IsRead(op) {
-				return middleware.InitializeOutput{}, middleware.Metadata{}, &RefusedError{Service: awsmiddleware.GetServiceID(ctx), Operation: op}
+				return middleware.InitializeOutput{}, middleware.Metadata{}, &RefusedError{Service: middleware.GetServiceID(ctx), Operation: op}
 			}
 			return next.HandleInitialize(ctx, in)
 		}), middleware.Before)

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/vpnaudit/vpnaudit/audit/bundle"
@@ -33,11 +33,16 @@ type Recorder struct {
 	err      error
 }
 
-// NewRecorder prepares recording into dir, which must not exist yet (or be
-// empty).
+// NewRecorder prepares recording into dir, which must not exist yet or be
+// an empty directory.
 func NewRecorder(dir string) (*Recorder, error) {
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return nil, fmt.Errorf("--record %s: the directory exists and is not empty; choose a new one", dir)
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return nil, fmt.Errorf("--record %s: a file of that name exists; choose a new directory", dir)
+		}
+		if entries, err := os.ReadDir(dir); err != nil || len(entries) > 0 {
+			return nil, fmt.Errorf("--record %s: the directory exists and is not empty; choose a new one", dir)
+		}
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
 	if err := os.MkdirAll(parent, 0o700); err != nil {
@@ -69,10 +74,14 @@ func (r *Recorder) add(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("vpnaudit.Record",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleInitialize(ctx, in)
-			service, op := serviceDir(awsmiddleware.GetServiceID(ctx)), middleware.GetOperationName(ctx)
+			id, op := middleware.GetServiceID(ctx), middleware.GetOperationName(ctx)
+			service := serviceDir(id)
 			if err != nil {
 				if !errors.Is(err, context.Canceled) {
-					r.fail(service, op, err)
+					// The SDK wraps the error in an OperationError only after
+					// the stack returns; wrap it here the same way so the
+					// recorded words are those the live run shows.
+					r.fail(service, op, &smithy.OperationError{ServiceID: id, OperationName: op, Err: err})
 				}
 				return out, md, err
 			}
@@ -205,7 +214,9 @@ func (r *Recorder) Close(region, account string, recordedAt time.Time) error {
 		err = os.WriteFile(filepath.Join(r.tmp, "bundle.json"), append(raw, '\n'), 0o600)
 	}
 	if err == nil {
-		os.Remove(r.target) // an empty directory given as the target
+		if st, serr := os.Stat(r.target); serr == nil && st.IsDir() {
+			os.Remove(r.target) // an empty directory given as the target; Remove refuses a non-empty one
+		}
 		err = os.Rename(r.tmp, r.target)
 	}
 	if err != nil {
