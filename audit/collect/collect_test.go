@@ -145,3 +145,46 @@ func TestClosest(t *testing.T) {
 		}
 	}
 }
+
+// When the customer gateway's Elastic IP is unassociated, the appliance
+// that held it is found through the address's last AssociateAddress, and a
+// terminated appliance's Auto Scaling group through its tag.
+func TestFormerHolder(t *testing.T) {
+	assoc := `{"EventId": "assoc-1", "EventName": "AssociateAddress", "ReadOnly": "false", "EventTime": "2026-10-01T08:00:00Z",
+		"EventSource": "ec2.amazonaws.com", "CloudTrailEvent": "{\"eventVersion\":\"1.09\",\"eventTime\":\"2026-10-01T08:00:00Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"AssociateAddress\",\"userIdentity\":{\"type\":\"AssumedRole\",\"arn\":\"arn:aws:sts::1:assumed-role/appliance/i-app\"},\"requestParameters\":{\"allocationId\":\"eipalloc-0aaaaaaaaaaaaaaaa\",\"instanceId\":\"i-0aaaaaaaaaaaaaaa1\",\"allowReassociation\":true},\"responseElements\":{\"requestId\":\"r\",\"_return\":true,\"associationId\":\"eipassoc-0bbbbbbbbbbbbbbbb\"}}"}`
+	other := strings.ReplaceAll(strings.ReplaceAll(assoc, "assoc-1", "assoc-0"), "eipalloc-0aaaaaaaaaaaaaaaa", "eipalloc-0cccccccccccccccc")
+	b := openBundle(t, map[string]string{
+		"cloudwatch/DescribeAlarms.json":                alarmInAlarm,
+		"ec2/DescribeVpnConnections.json":               `{"VpnConnections": [{"VpnConnectionId": "vpn-1", "CustomerGatewayId": "cgw-1", "State": "available"}]}`,
+		"ec2/DescribeCustomerGateways.json":             `{"CustomerGateways": [{"CustomerGatewayId": "cgw-1", "IpAddress": "54.0.0.1"}]}`,
+		"ec2/DescribeAddresses.json":                    `{"Addresses": [{"AllocationId": "eipalloc-0aaaaaaaaaaaaaaaa", "PublicIp": "54.0.0.1", "Domain": "vpc"}]}`,
+		"ec2/DescribeNetworkInterfaces.json":            `{"NetworkInterfaces": []}`,
+		"ec2/DescribeInstances.json":                    `{"Reservations": [{"Instances": [{"InstanceId": "i-0aaaaaaaaaaaaaaa1", "State": {"Name": "terminated"}, "Tags": [{"Key": "aws:autoscaling:groupName", "Value": "vpn-appliance"}]}]}]}`,
+		"autoscaling/DescribeAutoScalingInstances.json": `{"AutoScalingInstances": []}`,
+		"cloudtrail/LookupEvents-history.json":          `{"Events": [` + assoc + `,` + other + `]}`,
+	})
+	ev, err := Collect(context.Background(), clients(b), Options{Alarm: "VPN-Down", Now: time.Date(2026, 11, 3, 23, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ ID, Type, Parent, Relation string }
+	var got []row
+	for _, r := range ev.Scope.Resources {
+		if r.Side == audit.SideCustomer {
+			got = append(got, row{r.ID, r.Type, r.Parent, r.Relation})
+		}
+	}
+	want := []row{
+		{"cgw-1", audit.TypeCustomerGW, "vpn-1", "the customer gateway of vpn-1 (IP 54.0.0.1, ASN )"},
+		{"eipalloc-0aaaaaaaaaaaaaaaa", audit.TypeElasticIP, "cgw-1", "is the customer gateway's IP address 54.0.0.1"},
+		{"i-0aaaaaaaaaaaaaaa1", audit.TypeInstance, "", "hosts the customer gateway (the appliance; its ENI held 54.0.0.1); held it until recently (AssociateAddress at 2026-10-01T08:00:00Z; unassociated now)"},
+		{"vpn-appliance", audit.TypeAutoScaling, "i-0aaaaaaaaaaaaaaa1", "managed the appliance i-0aaaaaaaaaaaaaaa1"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("customer-side scope (-want +got):\n%s", diff)
+	}
+	eip, _ := ev.Scope.Find("eipalloc-0aaaaaaaaaaaaaaaa")
+	if eip.Attrs["association-id"] != "eipassoc-0bbbbbbbbbbbbbbbb" {
+		t.Errorf("the former association is not known: %v (a DisassociateAddress names it)", eip.Attrs)
+	}
+}

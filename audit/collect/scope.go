@@ -2,16 +2,21 @@ package collect
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/vpnaudit/vpnaudit/audit"
+	"github.com/vpnaudit/vpnaudit/audit/trail"
 )
 
 // scoper walks from the alarm's dimensions to the resources on the path.
@@ -25,15 +30,20 @@ type scoper struct {
 	customerVPCs map[string]bool
 	awsVPCs      map[string]bool
 	sgParents    map[string]string // security group → the ENI it guards
+	// former, when set, says the appliance held the customer gateway's IP
+	// only until recently (found through the address's history).
+	former string
 }
 
 func filter(name string, values ...string) ec2types.Filter {
 	return ec2types.Filter{Name: aws.String(name), Values: values}
 }
 
-func nameTag(tags []ec2types.Tag) string {
+func nameTag(tags []ec2types.Tag) string { return tagValue(tags, "Name") }
+
+func tagValue(tags []ec2types.Tag, key string) string {
 	for _, t := range tags {
-		if aws.ToString(t.Key) == "Name" {
+		if aws.ToString(t.Key) == key {
 			return aws.ToString(t.Value)
 		}
 	}
@@ -316,7 +326,7 @@ func (p *scoper) customerGateway(ctx context.Context, cgw, vpn string) {
 
 func (p *scoper) customerAddress(ctx context.Context, ip, cgw string) {
 	k := p.k
-	var eni, instance, parent string
+	var eni, instance, parent, alloc string
 	failed := false
 	k.call("ec2", "DescribeAddresses")
 	addrs, err := k.c.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: []ec2types.Filter{filter("public-ip", ip)}})
@@ -329,7 +339,7 @@ func (p *scoper) customerAddress(ctx context.Context, ip, cgw string) {
 			if id == "" {
 				id = ip
 			}
-			eni, instance, parent = aws.ToString(a.NetworkInterfaceId), aws.ToString(a.InstanceId), id
+			eni, instance, parent, alloc = aws.ToString(a.NetworkInterfaceId), aws.ToString(a.InstanceId), id, aws.ToString(a.AllocationId)
 			state := "unassociated"
 			if a.AssociationId != nil {
 				state = "associated"
@@ -352,13 +362,83 @@ func (p *scoper) customerAddress(ctx context.Context, ip, cgw string) {
 			eni, parent, via = aws.ToString(out.NetworkInterfaces[0].NetworkInterfaceId), cgw, "DescribeNetworkInterfaces association.public-ip="+ip
 		}
 	}
-	if eni == "" && instance == "" {
-		if !failed {
-			p.k.cover("customer-gateway", audit.CoveragePartial, "the customer gateway's IP %s is not an address of this account: the device is outside AWS (or in another account), so only the tunnels show its side", ip)
+	if eni == "" && instance == "" && alloc != "" {
+		// The account's Elastic IP is the customer gateway's address but
+		// nothing holds it now: who held it last says what was on the path
+		// (an appliance whose address was disassociated, or one that was
+		// terminated).
+		if h, ok := p.lastHolder(ctx, ip, alloc); ok {
+			if r, found := p.s.Find(alloc); found {
+				r.Attrs["association-id"], r.Attrs["former-instance"], r.Attrs["former-network-interface"] = h.association, h.instance, h.eni
+				p.s.Resources[p.index(alloc)] = r
+			}
+			p.former = fmt.Sprintf("held it until recently (AssociateAddress at %s; unassociated now)", h.at.Format(time.RFC3339))
+			eni, instance, parent, via = h.eni, h.instance, alloc, "CloudTrail AssociateAddress "+h.eventID
 		}
-		return
 	}
-	p.appliance(ctx, ip, eni, instance, parent, via)
+	switch {
+	case eni != "" || instance != "":
+		p.appliance(ctx, ip, eni, instance, parent, via)
+	case alloc != "":
+		p.k.cover("customer-gateway", audit.CoveragePartial, "the customer gateway's IP %s is this account's Elastic IP %s, but no interface holds it now and CloudTrail shows no AssociateAddress of it in the last 90 days: the appliance that held it cannot be named", ip, alloc)
+	case !failed:
+		p.k.cover("customer-gateway", audit.CoveragePartial, "the customer gateway's IP %s is not an address of this account: the device is outside AWS (or in another account), so only the tunnels show its side", ip)
+	}
+}
+
+func (p *scoper) index(id string) int {
+	for i, r := range p.s.Resources {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// holder is who an Elastic IP was last associated with.
+type holder struct {
+	instance, eni, association, eventID string
+	at                                  time.Time
+}
+
+// associationPages bounds the AssociateAddress history read (50 a page).
+const associationPages = 10
+
+// lastHolder finds the latest AssociateAddress of the address in CloudTrail
+// (90 days, the event history's reach), by one lookup attribute.
+func (p *scoper) lastHolder(ctx context.Context, ip, alloc string) (holder, bool) {
+	k := p.k
+	if k.c.CloudTrail == nil {
+		return holder{}, false
+	}
+	in := &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("AssociateAddress")}},
+		StartTime:        aws.Time(k.o.Now.Add(-90 * 24 * time.Hour)),
+		EndTime:          aws.Time(k.o.Now),
+	}
+	pg := cloudtrail.NewLookupEventsPaginator(k.c.CloudTrail, in)
+	for pages := 0; pg.HasMorePages() && pages < associationPages; pages++ {
+		k.call("cloudtrail", "LookupEvents")
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			p.gap("LookupEvents AssociateAddress", err)
+			return holder{}, false
+		}
+		for _, e := range out.Events { // newest first
+			c, _ := trail.FromLookup(envelope(e))
+			if c.Failed() {
+				continue
+			}
+			var req struct{ AllocationId, PublicIp, InstanceId, NetworkInterfaceId string }
+			var resp struct{ AssociationId string }
+			json.Unmarshal([]byte(c.Request), &req)
+			json.Unmarshal([]byte(c.Response), &resp)
+			if req.AllocationId == alloc || req.PublicIp == ip {
+				return holder{instance: req.InstanceId, eni: req.NetworkInterfaceId, association: resp.AssociationId, eventID: c.EventID, at: c.Time}, true
+			}
+		}
+	}
+	return holder{}, false
 }
 
 // appliance describes the ENI and instance holding the customer gateway's
@@ -366,7 +446,7 @@ func (p *scoper) customerAddress(ctx context.Context, ip, cgw string) {
 func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, via string) {
 	k := p.k
 	var groups []string
-	var subnet, vpc string
+	var subnet, vpc, asgTag string
 	if eniID != "" {
 		k.call("ec2", "DescribeNetworkInterfaces")
 		out, err := k.c.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eniID}})
@@ -386,7 +466,7 @@ func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, v
 				}
 				p.s.ApplianceInterfaces = appendInterface(p.s.ApplianceInterfaces, iface)
 				p.s.Add(audit.Resource{ID: eniID, Type: audit.TypeInterface, Name: nameTag(n.TagSet), Side: audit.SideCustomer, Parent: parent,
-					Relation: fmt.Sprintf("holds the customer gateway's IP %s", ip), Via: via, State: string(n.Status),
+					Relation: p.holds("holds the customer gateway's IP " + ip), Via: via, State: string(n.Status),
 					Attrs: map[string]string{"private-ip": strings.Join(iface.Addresses, ","), "subnet": iface.SubnetID, "vpc": iface.VpcID,
 						"source-dest-check": fmt.Sprint(aws.ToBool(n.SourceDestCheck))}})
 			}
@@ -406,6 +486,7 @@ func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, v
 						state = string(i.State.Name)
 					}
 					subnet, vpc = aws.ToString(i.SubnetId), aws.ToString(i.VpcId)
+					asgTag = tagValue(i.Tags, "aws:autoscaling:groupName")
 					for _, g := range i.SecurityGroups {
 						groups = appendUnique(groups, aws.ToString(g.GroupId))
 						if _, ok := p.sgParents[aws.ToString(g.GroupId)]; !ok {
@@ -419,7 +500,7 @@ func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, v
 					}
 					p.s.Appliances = appendUnique(p.s.Appliances, instanceID)
 					p.s.Add(audit.Resource{ID: instanceID, Type: audit.TypeInstance, Name: nameTag(i.Tags), Side: audit.SideCustomer, Parent: eniID,
-						Relation: fmt.Sprintf("hosts the customer gateway (the appliance; its ENI holds %s)", ip),
+						Relation: p.holds(fmt.Sprintf("hosts the customer gateway (the appliance; its ENI holds %s)", ip)),
 						Via:      "DescribeInstances " + instanceID, State: state,
 						Attrs: map[string]string{"private-ip": aws.ToString(i.PrivateIpAddress), "subnet": subnet, "vpc": vpc,
 							"source-dest-check": fmt.Sprint(aws.ToBool(i.SourceDestCheck)), "state-reason": aws.ToString(i.StateTransitionReason),
@@ -427,7 +508,7 @@ func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, v
 				}
 			}
 		}
-		p.autoScaling(ctx, instanceID)
+		p.autoScaling(ctx, instanceID, asgTag)
 	}
 	p.securityGroups(ctx, groups)
 	if subnet != "" {
@@ -436,6 +517,15 @@ func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, v
 	if vpc != "" {
 		p.customerVPCs[vpc] = true
 	}
+}
+
+// holds words the appliance's relation, noting when it held the address
+// only until recently.
+func (p *scoper) holds(rel string) string {
+	if p.former == "" {
+		return rel
+	}
+	return strings.Replace(rel, "holds", "held", 1) + "; " + p.former
 }
 
 func interfaceOf(n ec2types.NetworkInterface) audit.Interface {
@@ -489,7 +579,11 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
-func (p *scoper) autoScaling(ctx context.Context, instanceID string) {
+// autoScaling adds the appliance's Auto Scaling group. A terminated
+// instance is no longer listed by Auto Scaling; its aws:autoscaling:groupName
+// tag (which DescribeInstances keeps showing for about an hour) still names
+// the group.
+func (p *scoper) autoScaling(ctx context.Context, instanceID, tagged string) {
 	k := p.k
 	if k.c.AutoScaling == nil {
 		return
@@ -498,6 +592,14 @@ func (p *scoper) autoScaling(ctx context.Context, instanceID string) {
 	out, err := k.c.AutoScaling.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}})
 	if err != nil {
 		p.gap("DescribeAutoScalingInstances", err)
+	}
+	if (out == nil || len(out.AutoScalingInstances) == 0) && tagged != "" {
+		p.s.Add(audit.Resource{ID: tagged, Type: audit.TypeAutoScaling, Name: tagged, Side: audit.SideCustomer, Parent: instanceID,
+			Relation: "managed the appliance " + instanceID, Via: "the instance's aws:autoscaling:groupName tag",
+			Attrs: map[string]string{"instance": instanceID}})
+		return
+	}
+	if out == nil {
 		return
 	}
 	for _, a := range out.AutoScalingInstances {
