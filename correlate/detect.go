@@ -194,7 +194,13 @@ func shifts(ev *audit.Evidence, breach time.Time) []Shift {
 		if len(base) < 3 {
 			continue
 		}
-		b := median(base)
+		// Medians, robust to a stray datapoint and to bursty traffic. A
+		// sparse event counter (drops, rejects: mostly zeros, then bursts
+		// as senders retry) has the median 0 on both sides: for sums
+		// without a median shift, means are compared, and only a rise
+		// counts.
+		center := median
+		b := center(base)
 		if len(after) == 0 {
 			// Stopped reporting: find the last point before the silence.
 			last := lastBase
@@ -209,22 +215,35 @@ func shifts(ev *audit.Evidence, breach time.Time) []Shift {
 			}
 			continue
 		}
-		a := median(after)
+		a := center(after)
 		diff := a - b
-		if math.Abs(diff) < 0.5*math.Abs(b) || (b == 0 && math.Abs(a) < 1e-9) {
+		if noShift(a, b) && (s.ID.Stat == "Sum" || s.ID.Stat == "SampleCount") {
+			b, a = mean(base), mean(after)
+			diff = a - b
+			if diff <= 0 {
+				continue
+			}
+		}
+		if noShift(a, b) {
 			continue
 		}
 		dir := "drop"
 		if diff > 0 {
 			dir = "rise"
 		}
+		// The new level begins at the first point past the midpoint; a rise
+		// must also exceed everything the baseline held, so its noise cannot
+		// set the onset.
 		mid := (a + b) / 2
+		if dir == "rise" {
+			mid = math.Max(mid, maxOf(base))
+		}
 		at := time.Time{}
 		for _, p := range s.Points {
 			if p.Time.Before(breach.Add(-nearBefore)) {
 				continue
 			}
-			if dir == "drop" && p.Value <= mid || dir == "rise" && p.Value >= mid {
+			if dir == "drop" && p.Value <= mid || dir == "rise" && p.Value > mid {
 				at = p.Time
 				break
 			}
@@ -236,6 +255,27 @@ func shifts(ev *audit.Evidence, breach time.Time) []Shift {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out
+}
+
+// noShift reports whether a is within half of b (or both are zero).
+func noShift(a, b float64) bool {
+	return math.Abs(a-b) < 0.5*math.Abs(b) || (b == 0 && math.Abs(a) < 1e-9)
+}
+
+func mean(v []float64) float64 {
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	return sum / float64(len(v))
+}
+
+func maxOf(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	return m
 }
 
 func median(v []float64) float64 {

@@ -38,11 +38,12 @@
 // the path with no rule gets 0.3. A failed call (errorCode) gets 0: it is
 // evidence of intent, never a cause.
 //
-// timing measures the call against the end of the first breaching period,
-// B + period. A call after it scores 0 (it cannot have caused the breach).
-// Before it, the time beyond the mechanism's typical lag (instance shutdown
-// and IKE dead-peer detection ≈ 3 min, rekey-bound changes ≈ 5 min, Auto
-// Scaling ≈ 10 min) decays with a 20-minute horizon: exp(−excess/20 min).
+// timing measures the call against the breach start B. A call after the
+// first breaching period (B + period) scores 0: it cannot have caused the
+// breach. A call inside that period scores 1 (the breach began somewhere in
+// it). Before B, the time beyond the mechanism's typical lag (instance
+// shutdown and IKE dead-peer detection ≈ 3 min, rekey-bound changes ≈ 5 min,
+// Auto Scaling ≈ 10 min) decays with a 20-minute horizon: exp(−excess/20 min).
 // Flow-log times are compared with the aggregation interval as slack, and
 // CloudTrail's event time is the call's own time, not its delivery time.
 //

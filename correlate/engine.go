@@ -239,20 +239,22 @@ func (x *scorer) score(c audit.Change, ts []audit.Resource) Hypothesis {
 		h.WhyNot = append(h.WhyNot, "it "+rl.mechanism)
 	}
 
-	// Timing against the end of the first breaching period.
+	// Timing: a call may come up to the end of the first breaching period
+	// (the breach began somewhere inside it); before the breach start, the
+	// time beyond the mechanism's usual lag decays.
 	ep := ev.Incident.Episode
 	period := time.Duration(ev.Incident.Alarm.Metric.Period) * time.Second
-	deadline := ep.BreachStartedAt.Add(period)
-	dt := deadline.Sub(c.Time)
+	lead := ep.BreachStartedAt.Sub(c.Time)
 	switch {
-	case dt < 0:
+	case c.Time.After(ep.BreachStartedAt.Add(period)):
 		h.Timing = 0
 		h.WhyNot = append(h.WhyNot, fmt.Sprintf("it happened at %s, after the breach had begun (%s)", hm(c.Time), hm(ep.BreachStartedAt)))
 	default:
-		h.Timing = math.Exp(-math.Max(0, (dt-rl.lag).Minutes()) / timingHorizon.Minutes())
-		lead := ep.BreachStartedAt.Sub(c.Time)
+		h.Timing = math.Exp(-math.Max(0, (lead-rl.lag).Minutes()) / timingHorizon.Minutes())
 		if lead >= 0 {
 			h.Why = append(h.Why, fmt.Sprintf("it came %s before the breach began (%s)", dur(lead), hm(ep.BreachStartedAt)))
+		} else {
+			h.Why = append(h.Why, fmt.Sprintf("it came during the first breaching period (%s–%s)", hm(ep.BreachStartedAt), hm(ep.BreachStartedAt.Add(period))))
 		}
 		if h.Timing < 0.3 && rl.lag > 0 {
 			h.WhyNot = append(h.WhyNot, fmt.Sprintf("it came %s before the breach, longer than such a change takes to show (about %s)", dur(lead), dur(rl.lag)))
@@ -645,6 +647,9 @@ func (x *scorer) chain(h *Hypothesis) []string {
 		steps = append(steps, fmt.Sprintf("%s %s", label(t), t.Relation))
 	}
 	for _, e := range x.effectEntries(h) {
+		if e.Time.After(x.r.Impact.FiredAt) {
+			continue // the chain leads to the alarm; later effects are in the timeline
+		}
 		steps = append(steps, fmt.Sprintf("%s %s", e.Summary, hm(e.Time)))
 	}
 	im := x.r.Impact

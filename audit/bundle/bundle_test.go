@@ -407,3 +407,42 @@ func TestSymlinksAreNotFollowed(t *testing.T) {
 		t.Errorf("a symlink leading out of the bundle was read")
 	}
 }
+
+// A bundle may hold one metric at two periods: each query gets the series
+// of its own period.
+func TestGetMetricDataPeriods(t *testing.T) {
+	file := func(id string, period int, ts []string, vs []float64) string {
+		var tss []string
+		for _, t := range ts {
+			tss = append(tss, `"`+t+`"`)
+		}
+		var vss []string
+		for _, v := range vs {
+			vss = append(vss, strconv.FormatFloat(v, 'f', -1, 64))
+		}
+		return `{"Input": {"MetricDataQueries": [{"Id": "` + id + `", "MetricStat": {"Metric": {"Namespace": "AWS/TransitGateway", "MetricName": "PacketDropCountNoRoute",
+			"Dimensions": [{"Name": "TransitGateway", "Value": "tgw-1"}]}, "Period": ` + strconv.Itoa(period) + `, "Stat": "Sum"}}]},
+			"Output": {"MetricDataResults": [{"Id": "` + id + `", "Timestamps": [` + strings.Join(tss, ",") + `], "Values": [` + strings.Join(vss, ",") + `]}]}}`
+	}
+	b := writeBundle(t, map[string]string{
+		"cloudwatch/GetMetricData-60.json":  file("a", 60, []string{"2026-10-14T02:00:00Z", "2026-10-14T02:01:00Z", "2026-10-14T02:05:00Z"}, []float64{1, 2, 3}),
+		"cloudwatch/GetMetricData-300.json": file("b", 300, []string{"2026-10-14T02:00:00Z", "2026-10-14T02:05:00Z"}, []float64{10, 20}),
+	})
+	ask := func(period int32) []float64 {
+		out, err := b.CloudWatch().GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{
+			StartTime: aws.Time(at("2026-10-14T02:00:00Z")), EndTime: aws.Time(at("2026-10-14T02:10:00Z")), ScanBy: cwtypes.ScanByTimestampAscending,
+			MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("q"), MetricStat: &cwtypes.MetricStat{Stat: aws.String("Sum"), Period: aws.Int32(period),
+				Metric: &cwtypes.Metric{Namespace: aws.String("AWS/TransitGateway"), MetricName: aws.String("PacketDropCountNoRoute"),
+					Dimensions: []cwtypes.Dimension{{Name: aws.String("TransitGateway"), Value: aws.String("tgw-1")}}}}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.MetricDataResults[0].Values
+	}
+	got := [][]float64{ask(60), ask(300), ask(3600)}
+	want := [][]float64{{1, 2, 3}, {10, 20}, {10, 20}} // no exact period: the first file's (by name)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("values at 60 s, 300 s, 3600 s (-want +got):\n%s", diff)
+	}
+}

@@ -150,7 +150,7 @@ func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetric
 			if st == nil {
 				continue // a result whose query the file does not say
 			}
-			s := findSeries(recorded, st)
+			s := findExact(recorded, st)
 			if s == nil {
 				s = &recordedSeries{stat: st, label: aws.ToString(r.Label), points: map[int64]float64{}}
 				recorded = append(recorded, s)
@@ -202,17 +202,35 @@ func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetric
 	return res, nil
 }
 
+// findSeries returns the recorded series of the same metric and statistic,
+// at the asked period when the bundle has it, else at the period it has.
 func findSeries(rs []*recordedSeries, st *cwtypes.MetricStat) *recordedSeries {
+	var any *recordedSeries
 	for _, r := range rs {
 		if sameMetricStat(r.stat, st) {
+			if aws.ToInt32(r.stat.Period) == aws.ToInt32(st.Period) {
+				return r
+			}
+			if any == nil {
+				any = r
+			}
+		}
+	}
+	return any
+}
+
+// findExact returns the recorded series of the same metric, statistic and
+// period, for merging the files of one series.
+func findExact(rs []*recordedSeries, st *cwtypes.MetricStat) *recordedSeries {
+	for _, r := range rs {
+		if sameMetricStat(r.stat, st) && aws.ToInt32(r.stat.Period) == aws.ToInt32(st.Period) {
 			return r
 		}
 	}
 	return nil
 }
 
-// sameMetricStat compares metric identity and statistic; the period is
-// not compared, a bundle holds the resolution it was recorded at.
+// sameMetricStat compares metric identity and statistic (not the period).
 func sameMetricStat(a, b *cwtypes.MetricStat) bool {
 	if a == nil || b == nil || a.Metric == nil || b.Metric == nil {
 		return false
