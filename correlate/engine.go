@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -230,6 +231,14 @@ func (x *scorer) score(c audit.Change, ts []audit.Resource) Hypothesis {
 		h.Relation *= 0.3
 		h.WhyNot = append(h.WhyNot, fmt.Sprintf("%s acts on %s, but the path's %s is not one of those", c.EventName, strings.Join(rl.targets, "/"), describeTargets(ts)))
 	}
+	// A change to one tunnel cannot take down another: when the alarm
+	// watches a single tunnel, a call naming a different one is unrelated.
+	if watched := ev.Incident.Alarm.Metric.Dimension("TunnelIpAddress"); watched != "" {
+		if other := tunnelOf(c.Request); other != "" && other != watched {
+			h.Relation *= 0.2
+			h.WhyNot = append(h.WhyNot, fmt.Sprintf("it changes tunnel %s, and the alarm watches tunnel %s", other, watched))
+		}
+	}
 	for _, t := range ts {
 		h.Why = append(h.Why, fmt.Sprintf("it touches %s %s on the path (%s)", t.Type, label(t), t.Relation))
 	}
@@ -261,9 +270,15 @@ func (x *scorer) score(c audit.Change, ts []audit.Resource) Hypothesis {
 		}
 	}
 
-	// Corroboration: the mechanism's expected effects in the evidence.
+	// Corroboration: the mechanism's expected effects in the evidence. The
+	// findings describe the time around the breach, so a call long before
+	// it is judged by timing alone, not by effects they cannot show.
 	seen, checkable := 0, 0
-	for _, e := range rl.effects {
+	effects := rl.effects
+	if lead > nearBefore+rl.lag {
+		effects = nil
+	}
+	for _, e := range effects {
 		ok, can, why, whyNot := x.check(e, c, rl.lag, ts)
 		if !can {
 			continue
@@ -279,7 +294,7 @@ func (x *scorer) score(c audit.Change, ts []audit.Resource) Hypothesis {
 	switch {
 	case checkable > 0:
 		h.Corroboration = float64(seen) / float64(checkable)
-	case len(rl.effects) > 0:
+	case len(effects) > 0:
 		h.Corroboration = 0.5
 		h.WhyNot = append(h.WhyNot, "no flow log or metric could confirm its effect")
 	}
@@ -292,6 +307,17 @@ func (x *scorer) score(c audit.Change, ts []audit.Resource) Hypothesis {
 	}
 	h.Score = round(h.Relation * h.Timing * (0.4 + 0.6*h.Corroboration))
 	return h
+}
+
+// tunnelOf returns the tunnel outside IP a VPN call names, if any.
+func tunnelOf(request string) string {
+	var req struct {
+		VpnTunnelOutsideIPAddress string `json:"vpnTunnelOutsideIpAddress"`
+	}
+	if json.Unmarshal([]byte(request), &req) != nil {
+		return ""
+	}
+	return req.VpnTunnelOutsideIPAddress
 }
 
 // stateConfirms reports whether the describe output agrees with the call:

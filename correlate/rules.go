@@ -109,8 +109,10 @@ func classify(c audit.Change) (rule, bool) {
 		}
 		return rule{[]string{audit.TypeTGWRouteTable}, 0.1, "adds a Transit Gateway route (additive)", nil, 0}, true
 	case "ModifyVpnTunnelOptions", "ModifyVpnConnection", "ModifyVpnConnectionOptions", "ModifyVpnTunnelCertificate", "ReplaceVpnTunnel":
+		// The customer gateway keeps retrying IKE with options the endpoint
+		// now refuses: IPsec packets do not stop, the tunnel stays down.
 		return rule{[]string{audit.TypeVPN, audit.TypeTunnel}, 0.9, "modifies the VPN's tunnels: AWS re-establishes them, and options the customer gateway does not match keep them down",
-			[]effect{effTunnelsDown, effIPsecStops}, 5 * time.Minute}, true
+			[]effect{effTunnelsDown}, 5 * time.Minute}, true
 	case "DeleteVpnConnection", "DeleteCustomerGateway", "DetachVpnGateway", "DeleteVpnGateway":
 		return rule{[]string{audit.TypeVPN, audit.TypeCustomerGW, audit.TypeVPNGateway}, 1, "deletes the VPN connection (or what it terminates on)",
 			[]effect{effTunnelsDown, effIPsecStops, effCrossStops}, 2 * time.Minute}, true
