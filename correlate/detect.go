@@ -146,8 +146,8 @@ func isAppliance(ev *audit.Evidence, eni string) bool {
 	return false
 }
 
-// silences finds appliance interfaces whose NODATA records begin near the
-// breach: no traffic at all crossed them.
+// silences finds the windows in which an appliance interface reported
+// NODATA (no traffic at all) near the breach.
 func silences(ev *audit.Evidence, breach time.Time) []Silence {
 	var out []Silence
 	for _, a := range ev.Traffic.Interfaces {
@@ -160,7 +160,6 @@ func silences(ev *audit.Evidence, breach time.Time) []Silence {
 				continue
 			}
 			out = append(out, Silence{Interface: a.Interface, From: w.Start, To: w.End, LogGroup: group})
-			break
 		}
 	}
 	return out
@@ -171,6 +170,12 @@ func silences(ev *audit.Evidence, breach time.Time) []Silence {
 // (or from zero to a material level). A series that stops reporting while
 // it had a baseline is a shift too.
 func shifts(ev *audit.Evidence, breach time.Time) []Shift {
+	// The level after the breach is read from 5 to 20 minutes after it,
+	// past the transition; an episode that recovered sooner is read whole.
+	afterFrom, afterTo := breach.Add(nearAfter), breach.Add(nearAfter+15*time.Minute)
+	if rec := ev.Incident.Episode.RecoveredAt; rec != nil && rec.Before(afterTo) {
+		afterFrom, afterTo = breach, *rec
+	}
 	var out []Shift
 	for _, s := range ev.Metrics {
 		if len(s.Points) == 0 {
@@ -187,7 +192,7 @@ func shifts(ev *audit.Evidence, breach time.Time) []Shift {
 			case !p.Time.Before(breach.Add(-baselineSpan-nearBefore)) && p.Time.Before(breach.Add(-nearBefore/3)):
 				base = append(base, p.Value)
 				lastBase = p.Time
-			case !p.Time.Before(breach.Add(nearAfter)) && p.Time.Before(breach.Add(nearAfter+15*time.Minute)):
+			case !p.Time.Before(afterFrom) && p.Time.Before(afterTo):
 				after = append(after, p.Value)
 			}
 		}
@@ -205,7 +210,7 @@ func shifts(ev *audit.Evidence, breach time.Time) []Shift {
 			// Stopped reporting: find the last point before the silence.
 			last := lastBase
 			for _, p := range s.Points {
-				if p.Time.After(last) && p.Time.Before(breach.Add(nearAfter)) {
+				if p.Time.After(last) && p.Time.Before(afterFrom) {
 					last = p.Time
 				}
 			}

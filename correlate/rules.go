@@ -50,8 +50,11 @@ func classify(c audit.Change) (rule, bool) {
 		return rule{[]string{audit.TypeInstance}, 1, verb + " the appliance that hosts the customer gateway: IKE and IPsec to both tunnel endpoints stop",
 			[]effect{effIPsecStops, effApplianceSilent, effTunnelsDown}, 3 * time.Minute}, true
 	case "RebootInstances":
-		return rule{[]string{audit.TypeInstance}, 0.6, "reboots the appliance: the tunnels drop until its IPsec daemon is back",
-			[]effect{effIPsecStops, effTunnelsDown}, 3 * time.Minute}, true
+		// A reboot takes the IPsec daemon down for a minute or so: usually
+		// shorter than a flow log's aggregation interval, so neither a gap
+		// nor NODATA need show; the tunnels drop and come back.
+		return rule{[]string{audit.TypeInstance}, 0.9, "reboots the appliance: the tunnels drop until its IPsec daemon is back",
+			[]effect{effTunnelsDown}, 3 * time.Minute}, true
 	case "ModifyInstanceAttribute", "ModifyNetworkInterfaceAttribute":
 		switch {
 		case strings.Contains(req, "sourcedestcheck"):
