@@ -67,29 +67,39 @@ func flowGaps(ev *audit.Evidence, breach time.Time) []FlowGap {
 				next = &t
 			}
 			end := b.Start.Add(time.Minute)
-			if next != nil && next.Sub(end) < minGap {
+			// A gap is longer than the series' own cadence: a job that runs
+			// every ten minutes is silent between runs.
+			need := max(minGap, 2*cadence(s.Buckets[:i+1], b.Start.Add(-base))+iv)
+			if next != nil && next.Sub(end) < need {
 				continue
 			}
-			if next == nil && ev.Window.End.Sub(end) < minGap {
+			if next == nil && ev.Window.End.Sub(end) < need {
 				continue // the data simply ends
 			}
 			// Active before: records in at least a third of the baseline's
-			// intervals.
+			// intervals. A sparse conversation (a job every ten minutes)
+			// qualifies with two, when the other direction on the same
+			// interface goes on after it stops: traffic left and no reply
+			// came back, the signature of a lost route or an egress block.
 			n := 0
 			for _, p := range s.Buckets[:i+1] {
 				if !p.Start.Before(b.Start.Add(-base)) {
 					n++
 				}
 			}
-			need := max(2, int(base/iv)/3)
-			if n < need {
+			oneWay := s.Key.Class == audit.FlowCrossVPN && reverseGoesOn(ev, s.Key, end, minGap)
+			enough := max(2, int(base/iv)/3)
+			if oneWay {
+				enough = 2
+			}
+			if n < enough {
 				continue
 			}
 			if b.LastEnd.After(b.Start) {
 				end = b.LastEnd
 			}
 			out = append(out, FlowGap{Key: s.Key, LastSeen: end, Uncertainty: iv, ResumedAt: next,
-				BaselinePerMin: float64(n) / base.Minutes(), FlowLog: fl, LogGroup: group})
+				BaselinePerMin: float64(n) / base.Minutes(), FlowLog: fl, LogGroup: group, OneWay: oneWay})
 			break
 		}
 	}
@@ -105,6 +115,50 @@ func flowGaps(ev *audit.Evidence, breach time.Time) []FlowGap {
 func keyLess(a, b audit.FlowKey) bool {
 	return strings.Join([]string{a.Interface, a.Class, a.Direction, a.Peer, a.Action}, "\x00") <
 		strings.Join([]string{b.Interface, b.Class, b.Direction, b.Peer, b.Action}, "\x00")
+}
+
+// cadence is the median spacing of the buckets since from (0 with fewer
+// than two).
+func cadence(bs []audit.FlowBucket, from time.Time) time.Duration {
+	var gaps []float64
+	var prev time.Time
+	for _, b := range bs {
+		if b.Start.Before(from) {
+			continue
+		}
+		if !prev.IsZero() {
+			gaps = append(gaps, b.Start.Sub(prev).Seconds())
+		}
+		prev = b.Start
+	}
+	if len(gaps) == 0 {
+		return 0
+	}
+	return time.Duration(median(gaps)) * time.Second
+}
+
+// reverseGoesOn reports whether the opposite direction of a cross-VPN
+// series on the same interface has at least two buckets within minGap
+// after t: attempts went on while this direction fell silent.
+func reverseGoesOn(ev *audit.Evidence, k audit.FlowKey, t time.Time, minGap time.Duration) bool {
+	rev := k
+	rev.Direction = audit.DirToAWS
+	if k.Direction == audit.DirToAWS {
+		rev.Direction = audit.DirToCustomer
+	}
+	for _, s := range ev.Traffic.Series {
+		if s.Key != rev {
+			continue
+		}
+		n := 0
+		for _, b := range s.Buckets {
+			if b.Start.After(t) && !b.Start.After(t.Add(2*minGap+30*time.Minute)) {
+				n++
+			}
+		}
+		return n >= 2
+	}
+	return false
 }
 
 // rejectOnsets finds REJECT series absent from the baseline that appear

@@ -118,8 +118,11 @@ type FlowGap struct {
 	ResumedAt   *time.Time
 	// BaselinePerMin is the records per minute before the gap.
 	BaselinePerMin float64
-	FlowLog        string
-	LogGroup       string
+	// OneWay says the opposite direction on the interface went on: traffic
+	// was sent and no longer answered.
+	OneWay   bool
+	FlowLog  string
+	LogGroup string
 }
 
 // RejectOnset is REJECT traffic that appeared around the breach.

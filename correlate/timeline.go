@@ -145,8 +145,9 @@ func groupGaps(gaps []FlowGap) []gapGroup {
 		first := gs[0]
 		var peers, dirs []string
 		var resumed *time.Time
-		allResumed := true
+		allResumed, oneWay := true, false
 		for _, g := range gs {
+			oneWay = oneWay || g.OneWay
 			if g.Key.Peer != "" {
 				peers = appendUnique(peers, g.Key.Peer)
 			}
@@ -168,6 +169,9 @@ func groupGaps(gaps []FlowGap) []gapGroup {
 		gg := gapGroup{at: first.LastSeen, resumed: resumed, group: first.LogGroup,
 			resources: append([]string{k.eni}, peers...),
 			summary:   fmt.Sprintf("%s on %s stops (%s; last records end %s, ±%s)", what, k.eni, strings.Join(dirs, ", "), hms(first.LastSeen), dur(first.Uncertainty)),
+		}
+		if oneWay {
+			gg.summary += "; the other direction went on, unanswered"
 		}
 		if resumed != nil {
 			gg.resumedSummary = fmt.Sprintf("%s on %s resumes", what, k.eni)

@@ -784,6 +784,7 @@ func (p *scoper) sides(ctx context.Context) {
 				Via: "DescribeVpcs", Attrs: map[string]string{"cidr": strings.Join(cidrs[id], ",")}})
 		}
 	}
+	p.awsRouteTables(ctx)
 	var ifaces []audit.Interface
 	k.call("ec2", "DescribeNetworkInterfaces")
 	out, err := k.c.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{filter("vpc-id", vpcIDs...)}})
@@ -823,6 +824,38 @@ func (p *scoper) sides(ctx context.Context) {
 		list = list[:maxFlowInterfaces]
 	}
 	k.flowInterfaces = list
+}
+
+// awsRouteTables adds the route tables of the VPCs on the AWS side: their
+// routes towards the customer network (through the Transit Gateway or the
+// VGW) are part of the path.
+func (p *scoper) awsRouteTables(ctx context.Context) {
+	if len(p.awsVPCs) == 0 {
+		return
+	}
+	k := p.k
+	k.call("ec2", "DescribeRouteTables")
+	out, err := k.c.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("vpc-id", sortedKeys(p.awsVPCs)...)}})
+	if err != nil {
+		p.gap("DescribeRouteTables", err)
+		return
+	}
+	for _, rt := range out.RouteTables {
+		vpc := aws.ToString(rt.VpcId)
+		var toVPN []string
+		for _, r := range rt.Routes {
+			if aws.ToString(r.TransitGatewayId) != "" || strings.HasPrefix(aws.ToString(r.GatewayId), "vgw-") {
+				toVPN = append(toVPN, aws.ToString(r.DestinationCidrBlock))
+			}
+		}
+		rel := "routes " + vpc + ", a VPC reached through the VPN"
+		if len(toVPN) > 0 {
+			rel += " (to the VPN: " + strings.Join(toVPN, ", ") + ")"
+		}
+		p.s.Add(audit.Resource{ID: aws.ToString(rt.RouteTableId), Type: audit.TypeRouteTable, Name: nameTag(rt.Tags), Side: audit.SideAWS,
+			Parent: vpc, Relation: rel, Via: "DescribeRouteTables vpc-id=" + vpc,
+			Attrs: map[string]string{"vpc": vpc, "routes": fmt.Sprint(len(rt.Routes))}})
+	}
 }
 
 func hostPrefix(ip string) string {

@@ -114,6 +114,8 @@ func TestCollectAgainstMoto(t *testing.T) {
 			{audit.TypeVPC, sc.DatacenterVPC, "datacenter", cust, "", ""},
 			{audit.TypeVPC, sc.WorkloadVPCs[0], "workload-a", aws, "", ""},
 			{audit.TypeVPC, sc.WorkloadVPCs[1], "workload-b", aws, "", ""},
+			{audit.TypeRouteTable, sc.WorkloadRouteTables[0], "", aws, sc.WorkloadVPCs[0], ""},
+			{audit.TypeRouteTable, sc.WorkloadRouteTables[1], "", aws, sc.WorkloadVPCs[1], ""},
 		}
 		// The tunnels DescribeVpnConnections names (moto names none).
 		for i, ip := range sc.TunnelIPsInAPI {
@@ -344,7 +346,7 @@ func TestCollectAgainstMoto(t *testing.T) {
 			"autoscaling:DescribeAutoScalingInstances": 1,
 			"ec2:DescribeSecurityGroups":               1,
 			"ec2:DescribeSubnets":                      1,
-			"ec2:DescribeRouteTables":                  2, // the subnet's (none), then the VPC's main table
+			"ec2:DescribeRouteTables":                  3, // the subnet's (none), the VPC's main table, the workload VPCs' tables
 			"ec2:DescribeNetworkAcls":                  1,
 			"ec2:DescribeTransitGatewayAttachments":    1,
 			"ec2:DescribeVpcs":                         1,

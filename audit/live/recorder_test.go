@@ -57,6 +57,9 @@ func TestRecordReplayAgainstMoto(t *testing.T) {
 	recorded, spoken := map[string]string{}, map[string]string{}
 	for _, f := range b.Manifest.Failures {
 		recorded[f.Service+"/"+f.Operation] = f.Error
+		recordedFailures[f.Service+"/"+f.Operation] = f.Error
+	}
+	for _, f := range b.Manifest.Failures {
 		spoken[f.Service+"/"+f.Operation] = liveFailure(t, f.Service, f.Operation)
 	}
 	// A failed call is recorded in the words the live run showed.
@@ -121,6 +124,9 @@ func TestRecordReplayAgainstMoto(t *testing.T) {
 
 // liveFailure makes the failing call again, without recording, and says
 // why it failed in the collector's words.
+// recordedFailures are the failures the last recording kept, for messages.
+var recordedFailures = map[string]string{}
+
 func liveFailure(t *testing.T, service, op string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -135,7 +141,7 @@ func liveFailure(t *testing.T, service, op string) string {
 	case "cloudtrail/LookupEvents":
 		_, err = c.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
 	default:
-		t.Fatalf("unexpected recorded failure of %s/%s", service, op)
+		t.Fatalf("unexpected recorded failure of %s/%s: %s", service, op, recordedFailures[service+"/"+op])
 	}
 	if err == nil {
 		t.Fatalf("%s/%s failed while recording and succeeds now", service, op)

@@ -62,8 +62,11 @@ type Scenario struct {
 	// which route and filter the appliance's subnet.
 	MainRouteTable, NetworkACL    string
 	WorkloadVPCs, WorkloadSubnets []string
-	TransitGateway                string
-	VPCAttachments                []string
+	// WorkloadRouteTables are the workload VPCs' main route tables, each
+	// with a route to the datacenter through the Transit Gateway.
+	WorkloadRouteTables []string
+	TransitGateway      string
+	VPCAttachments      []string
 	// VPNAttachment is the attachment AWS (and moto) create for the VPN
 	// connection; TGWRouteTable the Transit Gateway's default route table.
 	VPNAttachment, TGWRouteTable string
@@ -239,6 +242,18 @@ func (sd *seeder) network() {
 			TagSpecifications: tags(ec2types.ResourceTypeTransitGatewayAttachment, name)})
 		sd.check("CreateTransitGatewayVpcAttachment "+name, err)
 		sd.sc.VPCAttachments = append(sd.sc.VPCAttachments, aws.ToString(att.TransitGatewayVpcAttachment.TransitGatewayAttachmentId))
+		// The workload's way to the datacenter: through the Transit Gateway.
+		rts, err := sd.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{id}}, {Name: aws.String("association.main"), Values: []string{"true"}}}})
+		sd.check("DescribeRouteTables "+name, err)
+		if len(rts.RouteTables) != 1 {
+			sd.t.Fatalf("seed: %s has %d main route tables, want one", name, len(rts.RouteTables))
+		}
+		rt := aws.ToString(rts.RouteTables[0].RouteTableId)
+		_, err = sd.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(rt), DestinationCidrBlock: aws.String(DatacenterCIDR),
+			TransitGatewayId: aws.String(sd.sc.TransitGateway)})
+		sd.check("CreateRoute "+name, err)
+		sd.sc.WorkloadRouteTables = append(sd.sc.WorkloadRouteTables, rt)
 	}
 	out, err := sd.ec2.DescribeTransitGatewayAttachments(ctx, &ec2.DescribeTransitGatewayAttachmentsInput{TransitGatewayAttachmentIds: sd.sc.VPCAttachments})
 	sd.check("DescribeTransitGatewayAttachments", err)
