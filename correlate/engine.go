@@ -103,6 +103,17 @@ func (x *scorer) hypotheses() {
 			continue
 		}
 		ts := x.targets(c)
+		inferred := false
+		if len(ts) == 0 {
+			ts = x.inferredTargets(c)
+			inferred = len(ts) > 0
+		}
+		if inferred {
+			h := x.score(c, ts)
+			h.Why = append([]string{"it names only an association ID; the customer gateway's Elastic IP is unassociated now, so this call is taken to have removed its association"}, h.Why...)
+			hs = append(hs, h)
+			continue
+		}
 		if len(ts) == 0 {
 			if h, ok := x.offPath(c); ok {
 				hs = append(hs, h)
@@ -189,6 +200,22 @@ func (x *scorer) repeats(hs []Hypothesis, i int) bool {
 		}
 	}
 	return n > 1
+}
+
+// inferredTargets links a DisassociateAddress that names an association
+// no longer known to the customer gateway's Elastic IP when that address is
+// unassociated now: the describe calls ran after the change and cannot name
+// the association it removed.
+func (x *scorer) inferredTargets(c audit.Change) []audit.Resource {
+	if c.EventName != "DisassociateAddress" || c.Failed() {
+		return nil
+	}
+	for _, r := range x.ev.Scope.Resources {
+		if r.Type == audit.TypeElasticIP && r.Side == audit.SideCustomer && r.State == "unassociated" && r.Attrs["association-id"] == "" {
+			return []audit.Resource{r}
+		}
+	}
+	return nil
 }
 
 // offPath turns a network or compute change near the breach that touches
@@ -582,7 +609,22 @@ func coverageProblems(ev *audit.Evidence) []string {
 			out = append(out, fmt.Sprintf("%s is %s (%s)", c.Source, c.Status, firstClause(c.Detail)))
 		}
 	}
+	// The alarm's own metric says that the path broke, not how: without
+	// any other series, no metric corroborates a cause.
+	if covered(ev, "metrics") && onlyAlarmMetric(ev) {
+		out = append(out, "no metric beyond the alarm's own has datapoints")
+	}
 	return out
+}
+
+func onlyAlarmMetric(ev *audit.Evidence) bool {
+	a := ev.Incident.Alarm.Metric
+	for _, s := range ev.Metrics {
+		if len(s.Points) > 0 && !(audit.SameMetric(s.ID, a) && s.ID.Stat == a.Stat) {
+			return false
+		}
+	}
+	return true
 }
 
 func firstClause(s string) string {

@@ -374,11 +374,28 @@ func (p *scoper) customerAddress(ctx context.Context, ip, cgw string) {
 			}
 			p.former = fmt.Sprintf("held it until recently (AssociateAddress at %s; unassociated now)", h.at.Format(time.RFC3339))
 			eni, instance, parent, via = h.eni, h.instance, alloc, "CloudTrail AssociateAddress "+h.eventID
+			if eni == "" && instance == "" {
+				failed = true // an association with nothing named: do not guess further
+			}
+		}
+	}
+	var hint audit.Interface
+	if eni == "" && instance == "" && !failed {
+		// Nothing holds the address now and its history does not say who
+		// did: the interface that talked IKE to the tunnel endpoints is the
+		// customer gateway's host (its address moved, or it was terminated).
+		if d, ok := p.applianceByTraffic(ctx); ok {
+			hint = d.iface
+			eni, instance, via = d.iface.ID, d.iface.Instance, d.via
+			if parent == "" {
+				parent = cgw
+			}
+			p.former = fmt.Sprintf("its ENI exchanged IKE/NAT-T with the tunnel endpoints (flow logs, last at %s) but does not hold the address now", d.last.Format("15:04:05"))
 		}
 	}
 	switch {
 	case eni != "" || instance != "":
-		p.appliance(ctx, ip, eni, instance, parent, via)
+		p.appliance(ctx, ip, eni, instance, parent, via, hint)
 	case alloc != "":
 		p.k.cover("customer-gateway", audit.CoveragePartial, "the customer gateway's IP %s is this account's Elastic IP %s, but no interface holds it now and CloudTrail shows no AssociateAddress of it in the last 90 days: the appliance that held it cannot be named", ip, alloc)
 	case !failed:
@@ -443,10 +460,12 @@ func (p *scoper) lastHolder(ctx context.Context, ip, alloc string) (holder, bool
 
 // appliance describes the ENI and instance holding the customer gateway's
 // IP, and what guards and routes them.
-func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, via string) {
+// hint, when its ID is set, describes the ENI as the flow logs saw it, for
+// an interface that no longer exists.
+func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, via string, hint audit.Interface) {
 	k := p.k
 	var groups []string
-	var subnet, vpc, asgTag string
+	subnet, vpc, asgTag := hint.SubnetID, hint.VpcID, ""
 	if eniID != "" {
 		k.call("ec2", "DescribeNetworkInterfaces")
 		out, err := k.c.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eniID}})
@@ -459,7 +478,7 @@ func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, v
 				if instanceID == "" && n.Attachment != nil {
 					instanceID = aws.ToString(n.Attachment.InstanceId)
 				}
-				subnet, vpc = iface.SubnetID, iface.VpcID
+				subnet, vpc = orElse(iface.SubnetID, subnet), orElse(iface.VpcID, vpc)
 				for _, g := range n.Groups {
 					groups = appendUnique(groups, aws.ToString(g.GroupId))
 					p.sgParents[aws.ToString(g.GroupId)] = eniID
@@ -485,7 +504,8 @@ func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, v
 					if i.State != nil {
 						state = string(i.State.Name)
 					}
-					subnet, vpc = aws.ToString(i.SubnetId), aws.ToString(i.VpcId)
+					// A terminated instance no longer names its subnet and VPC.
+					subnet, vpc = orElse(aws.ToString(i.SubnetId), subnet), orElse(aws.ToString(i.VpcId), vpc)
 					asgTag = tagValue(i.Tags, "aws:autoscaling:groupName")
 					for _, g := range i.SecurityGroups {
 						groups = appendUnique(groups, aws.ToString(g.GroupId))
@@ -510,6 +530,17 @@ func (p *scoper) appliance(ctx context.Context, ip, eniID, instanceID, parent, v
 		}
 		p.autoScaling(ctx, instanceID, asgTag)
 	}
+	if hint.ID != "" {
+		if _, ok := p.s.Find(hint.ID); !ok {
+			// Deleted with its instance: known from the flow logs only.
+			p.s.ApplianceInterfaces = appendInterface(p.s.ApplianceInterfaces, hint)
+			p.s.Add(audit.Resource{ID: hint.ID, Type: audit.TypeInterface, Side: audit.SideCustomer, Parent: parent,
+				Relation: p.holds("holds the customer gateway's IP " + ip), Via: via, State: "not found (deleted?)",
+				Attrs: map[string]string{"subnet": hint.SubnetID, "vpc": hint.VpcID}})
+		} else if !hasInterface(p.s.ApplianceInterfaces, hint.ID) {
+			p.s.ApplianceInterfaces = appendInterface(p.s.ApplianceInterfaces, hint)
+		}
+	}
 	p.securityGroups(ctx, groups)
 	if subnet != "" {
 		p.subnet(ctx, subnet, vpc)
@@ -526,6 +557,22 @@ func (p *scoper) holds(rel string) string {
 		return rel
 	}
 	return strings.Replace(rel, "holds", "held", 1) + "; " + p.former
+}
+
+func orElse(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+func hasInterface(list []audit.Interface, id string) bool {
+	for _, i := range list {
+		if i.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func interfaceOf(n ec2types.NetworkInterface) audit.Interface {
