@@ -3,6 +3,7 @@ package bundle
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ func (c *CloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.Describe
 		return nil, err
 	}
 	want := func(name string) bool {
-		if len(in.AlarmNames) > 0 && !contains(in.AlarmNames, name) {
+		if len(in.AlarmNames) > 0 && !slices.Contains(in.AlarmNames, name) {
 			return false
 		}
 		return in.AlarmNamePrefix == nil || strings.HasPrefix(name, *in.AlarmNamePrefix)
@@ -254,13 +255,4 @@ func sameMetricStat(a, b *cwtypes.MetricStat) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

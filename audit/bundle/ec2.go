@@ -3,6 +3,7 @@ package bundle
 import (
 	"context"
 	"reflect"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -37,7 +38,7 @@ func selectItems[Out, Item any](b *Bundle, op string, items func(*Out) []Item, i
 			if key != "" && seen[key] {
 				continue
 			}
-			if len(ids) > 0 && !contains(ids, key) {
+			if len(ids) > 0 && !slices.Contains(ids, key) {
 				continue
 			}
 			if !match(reflect.ValueOf(it), cf) {
@@ -103,7 +104,7 @@ func (c *EC2) DescribeAddresses(ctx context.Context, in *ec2.DescribeAddressesIn
 	if len(in.PublicIps) > 0 {
 		var keep []ec2types.Address
 		for _, a := range items {
-			if contains(in.PublicIps, aws.ToString(a.PublicIp)) {
+			if slices.Contains(in.PublicIps, aws.ToString(a.PublicIp)) {
 				keep = append(keep, a)
 			}
 		}
@@ -145,7 +146,7 @@ func (c *EC2) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesIn
 			var keep []ec2types.Instance
 			for _, i := range r.Instances {
 				id := aws.ToString(i.InstanceId)
-				if seen[id] || len(in.InstanceIds) > 0 && !contains(in.InstanceIds, id) || !match(reflect.ValueOf(i), cf) {
+				if seen[id] || len(in.InstanceIds) > 0 && !slices.Contains(in.InstanceIds, id) || !match(reflect.ValueOf(i), cf) {
 					continue
 				}
 				seen[id] = true
@@ -175,7 +176,7 @@ func (c *EC2) DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecuri
 	if len(in.GroupNames) > 0 {
 		var keep []ec2types.SecurityGroup
 		for _, g := range items {
-			if contains(in.GroupNames, aws.ToString(g.GroupName)) {
+			if slices.Contains(in.GroupNames, aws.ToString(g.GroupName)) {
 				keep = append(keep, g)
 			}
 		}

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -40,7 +41,7 @@ func (c *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *auto
 	for _, o := range outs {
 		for _, i := range o.AutoScalingInstances {
 			id := aws.ToString(i.InstanceId)
-			if seen[id] || len(in.InstanceIds) > 0 && !contains(in.InstanceIds, id) {
+			if seen[id] || len(in.InstanceIds) > 0 && !slices.Contains(in.InstanceIds, id) {
 				continue
 			}
 			seen[id] = true
@@ -61,7 +62,7 @@ func (c *AutoScaling) DescribeAutoScalingGroups(ctx context.Context, in *autosca
 	for _, o := range outs {
 		for _, g := range o.AutoScalingGroups {
 			name := aws.ToString(g.AutoScalingGroupName)
-			if seen[name] || len(in.AutoScalingGroupNames) > 0 && !contains(in.AutoScalingGroupNames, name) {
+			if seen[name] || len(in.AutoScalingGroupNames) > 0 && !slices.Contains(in.AutoScalingGroupNames, name) {
 				continue
 			}
 			seen[name] = true

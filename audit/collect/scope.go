@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -615,13 +616,8 @@ func appendInterface(list []audit.Interface, iface audit.Interface) []audit.Inte
 }
 
 func appendUnique(list []string, s string) []string {
-	if s == "" {
+	if s == "" || slices.Contains(list, s) {
 		return list
-	}
-	for _, x := range list {
-		if x == s {
-			return list
-		}
 	}
 	return append(list, s)
 }

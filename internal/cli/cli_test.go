@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,18 +137,9 @@ func TestReferenceBundle(t *testing.T) {
 	}
 	var rep report.JSONReport
 	json.Unmarshal([]byte(r.stdout), &rep)
-	if rep.Verdict.Cause == nil || rep.Verdict.Cause.Via != "console" || !contains(rep.Verdict.Cause.Resources, "i-0dc0ffee00000a77") {
+	if rep.Verdict.Cause == nil || rep.Verdict.Cause.Via != "console" || !slices.Contains(rep.Verdict.Cause.Resources, "i-0dc0ffee00000a77") {
 		t.Errorf("cause = %+v, want the console call on the appliance i-0dc0ffee00000a77", rep.Verdict.Cause)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // The JSON report carries every member the contract requires, with the
@@ -190,8 +182,8 @@ func TestJSONContract(t *testing.T) {
 	}
 	for _, e := range doc["timeline"].([]any) {
 		m := e.(map[string]any)
-		if !contains([]string{"change", "traffic", "metric", "alarm", "state"}, m["kind"].(string)) ||
-			!contains([]string{"cause", "effect", "context"}, m["role"].(string)) {
+		if !slices.Contains([]string{"change", "traffic", "metric", "alarm", "state"}, m["kind"].(string)) ||
+			!slices.Contains([]string{"cause", "effect", "context"}, m["role"].(string)) {
 			t.Errorf("timeline entry outside the contract: %v", m)
 		}
 		if !strings.HasSuffix(m["time"].(string), "Z") {
