@@ -103,16 +103,11 @@ func (x *scorer) hypotheses() {
 			continue
 		}
 		ts := x.targets(c)
-		inferred := false
+		inferred := ""
 		if len(ts) == 0 {
-			ts = x.inferredTargets(c)
-			inferred = len(ts) > 0
-		}
-		if inferred {
-			h := x.score(c, ts)
-			h.Why = append([]string{"it names only an association ID; the customer gateway's Elastic IP is unassociated now, so this call is taken to have removed its association"}, h.Why...)
-			hs = append(hs, h)
-			continue
+			if ts = x.inferredTargets(c); len(ts) > 0 {
+				inferred = "it names only an association ID; the customer gateway's Elastic IP is unassociated now, so this call is taken to have removed its association"
+			}
 		}
 		if len(ts) == 0 {
 			if h, ok := x.offPath(c); ok {
@@ -122,7 +117,11 @@ func (x *scorer) hypotheses() {
 			}
 			continue
 		}
-		hs = append(hs, x.score(c, ts))
+		h := x.score(c, ts)
+		if inferred != "" {
+			h.Why = append([]string{inferred}, h.Why...)
+		}
+		hs = append(hs, h)
 	}
 	x.linkServiceCalls(hs)
 	hs = x.prune(hs)
