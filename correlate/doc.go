@@ -14,12 +14,17 @@
 //     before to 5 minutes after it. A gap must last at least two
 //     aggregation intervals and five minutes, and its time carries the flow
 //     log's aggregation interval (60 s or 600 s) as its uncertainty;
+//     A gap must also outlast the series' own cadence; a sparse cross-VPN
+//     conversation counts when the other direction on the same interface
+//     goes on after it stops (sent, never answered: a lost route);
 //   - REJECT onsets: REJECT series absent from the baseline that appear near
 //     B; NODATA windows of the appliance's ENI;
 //   - metric shifts: the median of a series' baseline against the median
-//     just after B, a change of at least half the baseline; a series that
-//     stops reporting (EC2 publishes nothing for a stopped instance) is a
-//     drop too.
+//     5–20 minutes after B (the whole episode when it recovered sooner), a
+//     change of at least half the baseline; for sums whose medians agree
+//     (sparse counters such as drops), means, and only a rise counts; a
+//     series that stops reporting (EC2 publishes nothing for a stopped
+//     instance) is a drop too.
 //
 // # Hypotheses
 //
