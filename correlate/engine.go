@@ -37,6 +37,11 @@ func Correlate(ev *audit.Evidence) *Result {
 	x := &scorer{ev: ev, r: r, index: indexScope(ev.Scope)}
 	x.hypotheses()
 	x.verdict()
+	class := ""
+	if r.Verdict.Cause != nil {
+		class = r.Verdict.Cause.Class
+	}
+	r.Verdict.Recommendations = recommendations[class]
 	x.timeline()
 	return r
 }
@@ -544,7 +549,7 @@ func (x *scorer) verdict() {
 	missing := coverageProblems(ev)
 	if top != nil && top.Score >= causeScore && top.Relation >= causeRelation && !top.Change.Failed() {
 		v.Status = StatusRootCause
-		c := &Cause{Kind: "api_call", Change: top.Change, Mechanism: top.Mechanism, Targets: top.Targets}
+		c := &Cause{Kind: "api_call", Change: top.Change, Mechanism: top.Mechanism, Targets: top.Targets, Class: causeClass(top.Change)}
 		for _, ch := range ev.Changes {
 			if x.linked[ch.EventID] == top.Change.EventID {
 				c.Effects = append(c.Effects, ch)

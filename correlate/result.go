@@ -67,6 +67,9 @@ type Verdict struct {
 	Chain []string
 	// ConfidenceWhy says what set the confidence.
 	ConfidenceWhy []string
+	// Recommendations are follow-ups that fit the cause's class (or the
+	// absence of one), for the postmortem's action items.
+	Recommendations []string
 }
 
 // Cause is the root cause when there is one.
@@ -74,6 +77,10 @@ type Cause struct {
 	Kind      string // api_call
 	Change    audit.Change
 	Mechanism string
+	// Class groups causes for recommendations: appliance-stopped,
+	// appliance-changed, address, security-group, network-acl, route,
+	// tgw-route, vpn, autoscaling, other.
+	Class string
 	// Targets are the path's resources the call touched.
 	Targets []audit.Resource
 	// Effects are changes made by AWS services as a consequence (an Auto

@@ -36,6 +36,81 @@ type rule struct {
 	lag time.Duration
 }
 
+// causeClass groups calls for recommendations.
+func causeClass(c audit.Change) string {
+	switch c.EventName {
+	case "StopInstances", "TerminateInstances", "RebootInstances":
+		return "appliance-stopped"
+	case "ModifyInstanceAttribute", "ModifyNetworkInterfaceAttribute", "DetachNetworkInterface", "DeleteNetworkInterface", "SendCommand", "StartSession", "StartAutomationExecution":
+		return "appliance-changed"
+	case "DisassociateAddress", "ReleaseAddress", "AssociateAddress":
+		return "address"
+	case "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "ModifySecurityGroupRules", "DeleteSecurityGroup":
+		return "security-group"
+	case "ReplaceNetworkAclEntry", "DeleteNetworkAclEntry", "ReplaceNetworkAclAssociation", "DeleteNetworkAcl", "CreateNetworkAclEntry":
+		return "network-acl"
+	case "DeleteRoute", "ReplaceRoute", "ReplaceRouteTableAssociation", "DisassociateRouteTable", "DeleteRouteTable", "CreateRoute":
+		return "route"
+	case "DeleteTransitGatewayRoute", "ReplaceTransitGatewayRoute", "DisassociateTransitGatewayRouteTable",
+		"DisableTransitGatewayRouteTablePropagation", "DeleteTransitGatewayRouteTable", "DeleteTransitGatewayVpcAttachment", "CreateTransitGatewayRoute":
+		return "tgw-route"
+	case "ModifyVpnTunnelOptions", "ModifyVpnConnection", "ModifyVpnConnectionOptions", "ModifyVpnTunnelCertificate", "ReplaceVpnTunnel",
+		"DeleteVpnConnection", "DeleteCustomerGateway", "DetachVpnGateway", "DeleteVpnGateway", "DeleteVpnConnectionRoute":
+		return "vpn"
+	case "UpdateAutoScalingGroup", "SetDesiredCapacity", "DeleteAutoScalingGroup", "TerminateInstanceInAutoScalingGroup":
+		return "autoscaling"
+	}
+	return "other"
+}
+
+// recommendations are the follow-ups a postmortem lists for a class of
+// cause ("" when there is none).
+var recommendations = map[string][]string{
+	"appliance-stopped": {
+		"Protect the customer-gateway appliance from being stopped or terminated by accident: enable stop and termination protection (DisableApiStop, DisableApiTermination) and deny ec2:StopInstances/TerminateInstances on it with an SCP or a tag-based IAM condition, except for a break-glass role.",
+		"Exclude the appliance from instance schedulers and bulk stop scripts (tag it and filter on the tag).",
+		"Run two appliances, one per tunnel, so that losing one host leaves a tunnel up.",
+	},
+	"appliance-changed": {
+		"Put changes to the appliance (attributes, interfaces, commands run on it) through change review, and alert on them with an EventBridge rule on its instance ID.",
+		"Enforce the appliance's required settings (source/destination check off) with AWS Config or a guard in the baseline automation that changed it.",
+	},
+	"address": {
+		"Never let automation disassociate or release the customer gateway's Elastic IP: deny ec2:DisassociateAddress and ec2:ReleaseAddress on its allocation for everyone but a break-glass role, and tag it as critical.",
+		"Make infrastructure code that manages the address plan-reviewed; a Terraform plan that disassociates it should fail a policy check.",
+	},
+	"security-group": {
+		"Keep the rules that admit IKE (UDP 500) and NAT-T (UDP 4500) from the tunnel endpoints in a dedicated security group owned by the network team, and alert on any change to it.",
+		"Check security-group changes against the VPN's tunnel endpoints before applying them.",
+	},
+	"network-acl": {
+		"Review network ACL changes on the appliance's subnet against the VPN's tunnel endpoints (UDP 500/4500 both ways, ephemeral ports for return traffic), and alert on changes to that ACL.",
+	},
+	"route": {
+		"Put route-table changes in the VPCs behind the VPN through change review, and alert when a route to the datacenter prefixes is deleted or replaced.",
+		"Add a synthetic check across the VPN from each VPC, so a lost route shows within minutes.",
+	},
+	"tgw-route": {
+		"Alert on Transit Gateway route changes for the datacenter prefixes, and prefer propagated routes from the VPN attachment over static ones.",
+		"Alarm on the Transit Gateway's PacketDropCountNoRoute as well as on the tunnels: a missing route leaves the tunnels up.",
+	},
+	"vpn": {
+		"Change VPN tunnel options one tunnel at a time, verify the customer gateway accepts them, and only then change the other tunnel.",
+		"Keep the VPN's configuration (tunnel options, static routes) in reviewed infrastructure code.",
+	},
+	"autoscaling": {
+		"Give the appliance's Auto Scaling group a minimum of 1 and protect it with a scale-in protection or an SCP on UpdateAutoScalingGroup for that group.",
+		"Alert when the group's desired capacity drops to 0.",
+	},
+	"other": {
+		"Review the call that caused the outage and add an alert or a guardrail for it on the VPN's path.",
+	},
+	"": {
+		"No API call explains the outage: look at the customer gateway itself (the IPsec daemon's logs, its peer, its OS), at AWS Health for the tunnel endpoints, and enable VPN tunnel logging to CloudWatch Logs so the next outage shows IKE's own reasons.",
+		"Alarm on each tunnel separately and on TunnelDataIn/Out, not only on the VPN's TunnelState.",
+	},
+}
+
 // classify returns the rule for a change against what it touches. It
 // refines the prior from the request parameters where they decide (a
 // security group rule that covers IKE, a desired capacity of 0).

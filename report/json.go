@@ -65,8 +65,9 @@ type JSONVerdict struct {
 	Summary    string     `json:"summary"`
 	Cause      *JSONCause `json:"cause"`
 	// Extras.
-	Chain         []string `json:"chain"`
-	ConfidenceWhy []string `json:"confidence_why"`
+	Chain           []string `json:"chain"`
+	ConfidenceWhy   []string `json:"confidence_why"`
+	Recommendations []string `json:"recommendations"`
 }
 
 // JSONCause is the root cause.
@@ -84,6 +85,7 @@ type JSONCause struct {
 	SourceIP  string   `json:"source_ip,omitempty"`
 	UserAgent string   `json:"user_agent,omitempty"`
 	Mechanism string   `json:"mechanism"`
+	Class     string   `json:"class"`
 	Request   string   `json:"request_parameters,omitempty"`
 	Effects   []string `json:"effect_event_ids"`
 }
@@ -194,11 +196,11 @@ func ToJSON(r *correlate.Result) JSONReport {
 	}
 	v := r.Verdict
 	out.Verdict = JSONVerdict{Status: v.Status, Confidence: v.Confidence, Summary: v.Summary,
-		Chain: nonNil(v.Chain), ConfidenceWhy: nonNil(v.ConfidenceWhy)}
+		Chain: nonNil(v.Chain), ConfidenceWhy: nonNil(v.ConfidenceWhy), Recommendations: nonNil(v.Recommendations)}
 	if c := v.Cause; c != nil {
 		jc := &JSONCause{Kind: c.Kind, EventID: c.Change.EventID, EventName: c.Change.EventName, EventTime: ts(c.Change.Time),
 			Actor: c.Change.Actor.Name, Resources: resourceIDs(c.Targets), ActorARN: c.Change.Actor.ARN, ActorType: c.Change.Actor.Type,
-			Via: c.Change.Via, SourceIP: c.Change.SourceIP, UserAgent: c.Change.UserAgent, Mechanism: c.Mechanism,
+			Via: c.Change.Via, SourceIP: c.Change.SourceIP, UserAgent: c.Change.UserAgent, Mechanism: c.Mechanism, Class: c.Class,
 			Request: c.Change.Request, Effects: []string{}}
 		for _, e := range c.Effects {
 			jc.Effects = append(jc.Effects, e.EventID)
