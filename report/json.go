@@ -1,9 +1,12 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vpnaudit/vpnaudit/audit"
 	"github.com/vpnaudit/vpnaudit/correlate"
@@ -242,9 +245,49 @@ func resourceIDs(rs []audit.Resource) []string {
 	return out
 }
 
-// JSON writes the report as indented JSON.
+// JSON writes the report as indented JSON. Evidence strings keep their
+// exact values, but C1 controls and bidirectional-override or invisible
+// format characters are written as \uXXXX escapes, so a report printed to
+// a terminal or opened in an editor cannot act on them (encoding/json
+// already escapes C0 controls, <, > and &).
 func JSON(w io.Writer, r *correlate.Result) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(ToJSON(r))
+	if err := enc.Encode(ToJSON(r)); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeInvisible(buf.Bytes()))
+	return err
+}
+
+// escapeInvisible rewrites the runes that terminals and editors act on
+// invisibly as JSON \u escapes. It is applied to encoded JSON, where such
+// runes can only stand inside strings.
+func escapeInvisible(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if invisible(r) {
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else if out != nil {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}
+
+func invisible(r rune) bool {
+	return r >= 0x80 && r <= 0x9f || // C1 controls (0x9b is CSI)
+		r >= 0x200b && r <= 0x200f || // zero-width characters, LRM, RLM
+		r >= 0x202a && r <= 0x202e || // bidi embeddings and overrides
+		r >= 0x2066 && r <= 0x2069 || // bidi isolates
+		r == 0xfeff
 }

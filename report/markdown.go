@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vpnaudit/vpnaudit/audit"
 	"github.com/vpnaudit/vpnaudit/correlate"
@@ -19,24 +23,36 @@ type MarkdownOptions struct {
 	// TZ, when set and not UTC, adds the local time next to UTC times
 	// (a column in the impact and timeline tables).
 	TZ *time.Location
+	// ChartPath, when set, is where the metrics chart (an SVG written
+	// beside the report) is, relative to the report or as a URL: the report
+	// embeds it below the impact window.
+	ChartPath string
 }
 
 // Markdown writes a draft incident report (GitHub-flavoured Markdown) an
-// engineer can paste into a postmortem: summary, impact window, root cause
-// with its CloudTrail record, causal chain, timeline, evidence per source,
-// rejected hypotheses, scope, and how it was determined. Every evidence
-// string is escaped (mdEscape), so each table row stays one row and no
-// string can add markup, links or HTML.
+// engineer can paste into a postmortem: summary, impact window (and the
+// chart, when there is one), root cause with its CloudTrail record, causal
+// chain with a Mermaid flowchart, contributing factors, recommendations,
+// timeline, evidence per source, rejected hypotheses, scope, and how it was
+// determined (coverage, API calls, the AWS CLI commands and the Logs
+// Insights query that reproduce the evidence, console links).
+//
+// Every evidence string is escaped for where it lands: mdEscape in text
+// and table cells (each table row stays one row; no string can add markup,
+// links, headings, code or HTML), mmdLabel in the flowchart, shQuote in
+// shell commands, urlComponent in links.
 func Markdown(w io.Writer, r *correlate.Result, opt MarkdownOptions) error {
 	if r == nil || r.Evidence == nil {
 		return errors.New("report: no result to render")
 	}
-	m := &mdReport{r: r, ev: r.Evidence, tz: localZone(opt.TZ)}
+	m := &mdReport{r: r, ev: r.Evidence, tz: localZone(opt.TZ), chart: opt.ChartPath}
 	m.title()
 	m.summary()
 	m.impact()
 	m.rootCause()
 	m.chain()
+	m.contributing()
+	m.recommendations()
 	m.timeline()
 	m.evidence()
 	m.rejected()
@@ -47,10 +63,11 @@ func Markdown(w io.Writer, r *correlate.Result, opt MarkdownOptions) error {
 }
 
 type mdReport struct {
-	b  strings.Builder
-	r  *correlate.Result
-	ev *audit.Evidence
-	tz *time.Location
+	b     strings.Builder
+	r     *correlate.Result
+	ev    *audit.Evidence
+	tz    *time.Location
+	chart string
 }
 
 func (m *mdReport) p(format string, args ...any) {
@@ -166,6 +183,26 @@ func (m *mdReport) impact() {
 	m.table(head, rows)
 
 	m.p("- **Alarm:** %s", mdEscape(joinNonEmpty(" — ", a.Name, a.Description)))
+	m.p("- **Condition:** %s", mdEscape(fullCondition(a)))
+	if len(a.Actions) > 0 {
+		m.p("- **Actions:** %s", mdEscape(strings.Join(a.Actions, ", ")))
+	}
+	if inc.Selection != "" {
+		m.p("- **Episode:** %s", mdEscape(inc.Selection))
+	}
+	if inc.Episode.BreachBasis != "" {
+		m.p("- **Breach start from:** %s", mdEscape(inc.Episode.BreachBasis))
+	}
+	m.b.WriteString("\n")
+	if m.chart != "" {
+		m.p("![Metrics around the incident](%s)\n", urlPath(m.chart))
+	}
+}
+
+// fullCondition is the alarm's condition with its evaluation: "AWS/VPN
+// TunnelState{…} Maximum/60s < 1 for 2 of 3 periods; missing data:
+// breaching".
+func fullCondition(a audit.Alarm) string {
 	cond := alarmCondition(a)
 	if a.EvaluationPeriods > 0 {
 		dp := a.DatapointsToAlarm
@@ -177,17 +214,7 @@ func (m *mdReport) impact() {
 	if a.TreatMissingData != "" {
 		cond += "; missing data: " + a.TreatMissingData
 	}
-	m.p("- **Condition:** %s", mdEscape(cond))
-	if len(a.Actions) > 0 {
-		m.p("- **Actions:** %s", mdEscape(strings.Join(a.Actions, ", ")))
-	}
-	if inc.Selection != "" {
-		m.p("- **Episode:** %s", mdEscape(inc.Selection))
-	}
-	if inc.Episode.BreachBasis != "" {
-		m.p("- **Breach start from:** %s", mdEscape(inc.Episode.BreachBasis))
-	}
-	m.b.WriteString("\n")
+	return cond
 }
 
 func (m *mdReport) rootCause() {
@@ -256,11 +283,166 @@ func (m *mdReport) chain() {
 	m.heading(2, "Causal chain")
 	ch := m.r.Verdict.Chain
 	if len(ch) == 0 {
-		m.p("None: no change was found to lead to the breach.\n")
+		m.p("None: no change was found to lead to the breach. The flowchart shows what the evidence does show leading to the alarm.\n")
+	} else {
+		for i, step := range ch {
+			m.p("%d. %s", i+1, mdEscape(step))
+		}
+		m.b.WriteString("\n")
+	}
+	m.p("%s", mdFence("mermaid", m.flowchart()))
+}
+
+// Flowchart styles: the cause, the alarm, and an undetermined cause.
+const mmdStyles = `  classDef cause fill:#fde2e1,stroke:#b42318,stroke-width:2px,color:#1a1a1a
+  classDef alarm fill:#fef0c7,stroke:#b54708,stroke-width:2px,color:#1a1a1a
+  classDef unknown fill:#f2f4f7,stroke:#667085,stroke-dasharray:5 4,color:#1a1a1a
+`
+
+// mmdGroupMax is how many entries of one kind the inconclusive flowchart
+// shows; the rest are counted in one node.
+const mmdGroupMax = 8
+
+// flowchart is the Mermaid source of the causal chain: cause → path steps
+// → effects → alarm, one node per step of Verdict.Chain. Without a chain
+// (inconclusive), it is the observed effects up to the alarm, grouped by
+// kind, each group leading to the alarm, behind a "cause not determined"
+// node.
+func (m *mdReport) flowchart() string {
+	var b strings.Builder
+	ch := m.r.Verdict.Chain
+	if len(ch) > 0 {
+		b.WriteString("flowchart TD\n")
+		for i, step := range ch {
+			fmt.Fprintf(&b, "  n%d[\"%s\"]\n", i+1, mmdLabel(step))
+		}
+		for i := 1; i < len(ch); i++ {
+			fmt.Fprintf(&b, "  n%d --> n%d\n", i, i+1)
+		}
+		b.WriteString(mmdStyles)
+		b.WriteString("  class n1 cause\n")
+		if len(ch) > 1 {
+			fmt.Fprintf(&b, "  class n%d alarm\n", len(ch))
+		}
+		return b.String()
+	}
+
+	// Inconclusive: the effects that came before the alarm, by kind.
+	fired := m.r.Impact.FiredAt
+	var alarm *correlate.Entry
+	groups := map[string][]correlate.Entry{}
+	for i, e := range m.r.Timeline {
+		if e.Role != correlate.RoleEffect || e.Time.After(fired) {
+			continue
+		}
+		if e.Kind == correlate.KindAlarm && e.Time.Equal(fired) {
+			alarm = &m.r.Timeline[i]
+			continue
+		}
+		groups[e.Kind] = append(groups[e.Kind], e)
+	}
+	b.WriteString("flowchart TD\n")
+	cause := "cause not determined"
+	if c := m.r.Verdict.Cause; c != nil {
+		cause = "cause: " + c.Change.EventName + " at " + clockFrom(c.Change.Time, m.ref())
+	}
+	fmt.Fprintf(&b, "  n0{{\"%s\"}}\n", mmdLabel(cause))
+	alarmText := "alarm " + m.ev.Incident.Alarm.Name + " goes to ALARM"
+	if alarm != nil {
+		alarmText = alarm.Summary
+	}
+	fmt.Fprintf(&b, "  na([\"%s\"])\n", mmdLabel(clockFrom(fired, m.ref())+" "+alarmText))
+	n := 0
+	var shown []string
+	for _, kind := range []struct{ kind, title string }{
+		{correlate.KindChange, "changes (CloudTrail)"},
+		{correlate.KindTraffic, "traffic (VPC flow logs)"},
+		{correlate.KindState, "tunnel telemetry"},
+		{correlate.KindMetric, "metrics (CloudWatch)"},
+		{correlate.KindAlarm, "alarm evaluation"},
+	} {
+		es := groups[kind.kind]
+		if len(es) == 0 {
+			continue
+		}
+		g := "g_" + kind.kind
+		shown = append(shown, g)
+		fmt.Fprintf(&b, "  subgraph %s [\"%s\"]\n    direction TB\n", g, kind.title)
+		first := n + 1
+		for i, e := range es {
+			n++
+			if i == mmdGroupMax && len(es) > mmdGroupMax+1 {
+				fmt.Fprintf(&b, "    n%d[\"%s\"]\n", n, mmdLabel(fmt.Sprintf("… and %d more in the timeline", len(es)-mmdGroupMax)))
+				break
+			}
+			fmt.Fprintf(&b, "    n%d[\"%s\"]\n", n, mmdLabel(clockFrom(e.Time, m.ref())+" "+e.Summary))
+		}
+		// Invisible links stack the group's nodes in time order.
+		for i := first; i < n; i++ {
+			fmt.Fprintf(&b, "    n%d ~~~ n%d\n", i, i+1)
+		}
+		b.WriteString("  end\n")
+	}
+	for _, g := range shown {
+		fmt.Fprintf(&b, "  n0 -.-> %s\n", g)
+	}
+	for _, g := range shown {
+		fmt.Fprintf(&b, "  %s --> na\n", g)
+	}
+	if len(shown) == 0 {
+		b.WriteString("  n0 -.-> na\n")
+	}
+	b.WriteString(mmdStyles)
+	b.WriteString("  class n0 unknown\n  class na alarm\n")
+	return b.String()
+}
+
+// contributing lists what made the incident possible, worse or harder to
+// see, as far as the result records it: how long detection took, calls
+// that failed (intent), and the evidence that could not be read.
+func (m *mdReport) contributing() {
+	m.heading(2, "Contributing factors")
+	im, a := m.r.Impact, m.ev.Incident.Alarm
+	m.p("- **Detection:** %s", mdEscape(fmt.Sprintf("%s fired %s after the breach began (%s).",
+		nonEmpty(a.Name, "the alarm"), fmtDur(im.TimeToDetect), fullCondition(a))))
+	for _, h := range m.r.Hypotheses {
+		c := h.Change
+		if !c.Failed() {
+			continue
+		}
+		who := ""
+		if c.Actor.Name != "" {
+			who = " by " + c.Actor.Name
+		}
+		m.p("- **Failed call (intent):** %s", mdEscape(fmt.Sprintf("%s on %s%s at %s failed (%s): it changed nothing, but shows that someone meant to make the change (event %s, candidate #%d).",
+			c.EventName, targetList(h.Targets, c.Resources), who, clockFrom(c.Time, m.ref()),
+			joinNonEmpty(": ", c.ErrorCode, c.ErrorMessage), c.EventID, h.Rank)))
+	}
+	for _, c := range m.ev.Coverage {
+		if c.Status == audit.CoverageOK {
+			continue
+		}
+		m.p("- **Evidence gap:** %s", mdEscape(fmt.Sprintf("%s (%s): %s.", c.Source, c.Status, strings.TrimSuffix(c.Detail, "."))))
+	}
+	m.b.WriteString("\n")
+}
+
+// recommendations are the verdict's follow-ups, as a checklist of action
+// items.
+func (m *mdReport) recommendations() {
+	m.heading(2, "Recommendations")
+	v := m.r.Verdict
+	if len(v.Recommendations) == 0 {
+		m.p("None.\n")
 		return
 	}
-	for i, step := range ch {
-		m.p("%d. %s", i+1, mdEscape(step))
+	if c := v.Cause; c != nil && v.Status == correlate.StatusRootCause && c.Class != "" {
+		m.p("Follow-ups that fit the cause (class %s). Give each an owner and a ticket:\n", mdEscape(c.Class))
+	} else {
+		m.p("Follow-ups for a breach that no change explains. Give each an owner and a ticket:\n")
+	}
+	for _, rec := range v.Recommendations {
+		m.p("- [ ] %s", mdEscape(rec))
 	}
 	m.b.WriteString("\n")
 }
@@ -501,13 +683,471 @@ func (m *mdReport) method() {
 	m.heading(3, "API calls")
 	if len(ev.Calls) == 0 {
 		m.p("None were recorded.\n")
+	} else {
+		var rows [][]string
+		total := 0
+		for _, c := range ev.Calls {
+			rows = append(rows, []string{mdEscape(c.Service), mdEscape(c.Operation), strconv.Itoa(c.Count)})
+			total += c.Count
+		}
+		m.table([]string{"Service", "Operation", "Calls"}, rows)
+		calls := "calls in all, every one of them"
+		if total == 1 {
+			calls = "call in all,"
+		}
+		m.p("%d %s a read.\n", total, calls)
+	}
+	m.reproduce()
+	m.consoleLinks()
+}
+
+// ---- reproducing the evidence ----
+
+// reproduce writes the AWS CLI commands (and a Logs Insights query) that
+// read again what each piece of evidence came from.
+func (m *mdReport) reproduce() {
+	ev := m.ev
+	m.heading(3, "Queries to reproduce the evidence")
+	region := func(c *shCmd) *shCmd {
+		if ev.Region != "" {
+			c.opt("--region", shQuote(ev.Region))
+		}
+		return c
+	}
+	win := ev.Window
+	hasWin := !win.Start.IsZero() && !win.End.IsZero()
+	m.p("AWS CLI v2, read-only, with credentials for the account%s. %s\n",
+		mdEscape(prefixed(" ", ev.Account)), mdEscape(windowNote(win)))
+
+	// The alarm, its history and its metric.
+	a := m.ev.Incident.Alarm
+	m.heading(4, "Alarm and metrics (CloudWatch)")
+	var cmds []string
+	cmds = append(cmds,
+		region(newCmd("aws cloudwatch describe-alarms").opt("--alarm-names", shQuote(a.Name))).String(),
+		region(newCmd("aws cloudwatch describe-alarm-history").opt("--alarm-name", shQuote(a.Name)).opt("--history-item-type", "StateUpdate")).String())
+	q, note := "", ""
+	if hasWin {
+		if q, note = m.metricQueries(); q != "" {
+			cmds = append(cmds, region(newCmd("aws cloudwatch get-metric-data").
+				opt("--start-time", awsCLITime(win.Start)).opt("--end-time", awsCLITime(win.End)).
+				opt("--metric-data-queries", q)).String())
+		}
+	}
+	m.p("%s", mdFence("bash", strings.Join(cmds, "\n")))
+	if note != "" {
+		m.p("%s\n", note)
+	}
+
+	// The changes.
+	m.heading(4, "Changes (CloudTrail)")
+	cmds = nil
+	causeID := ""
+	if c := m.r.Verdict.Cause; c != nil && c.Change.EventID != "" {
+		causeID = c.Change.EventID
+		cmds = append(cmds, "# the root cause", region(newCmd("aws cloudtrail lookup-events").
+			opt("--lookup-attributes", lookupAttr("EventId", causeID))).String())
+		for _, e := range c.Effects {
+			if e.EventID != "" {
+				cmds = append(cmds, "# carried out by an AWS service", region(newCmd("aws cloudtrail lookup-events").
+					opt("--lookup-attributes", lookupAttr("EventId", e.EventID))).String())
+			}
+		}
+	}
+	var ids, ranks []string
+	plain := true
+	for _, h := range m.r.Hypotheses {
+		if h.Change.EventID == "" || h.Change.EventID == causeID || m.isEffect(h.Change.EventID) {
+			continue
+		}
+		ids = append(ids, h.Change.EventID)
+		ranks = append(ranks, fmt.Sprintf("#%d", h.Rank))
+		plain = plain && plainRE.MatchString(h.Change.EventID)
+	}
+	switch {
+	case len(ids) == 1 || len(ids) > 0 && !plain:
+		for i, id := range ids {
+			cmds = append(cmds, "# candidate "+ranks[i], region(newCmd("aws cloudtrail lookup-events").
+				opt("--lookup-attributes", lookupAttr("EventId", id))).String())
+		}
+	case len(ids) > 1:
+		cmds = append(cmds, "# the other candidates, "+strings.Join(ranks, " "),
+			"for id in \\\n  "+strings.Join(quoteAll(ids), " \\\n  ")+"; do",
+			"  "+region(newCmd("aws cloudtrail lookup-events").opt("--lookup-attributes", `"AttributeKey=EventId,AttributeValue=$id"`)).String(),
+			"done")
+	}
+	if hasWin {
+		cmds = append(cmds, "# every change in the window (vpnaudit ranked those that touch the path)",
+			region(newCmd("aws cloudtrail lookup-events").opt("--lookup-attributes", "AttributeKey=ReadOnly,AttributeValue=false").
+				opt("--start-time", awsCLITime(win.Start)).opt("--end-time", awsCLITime(win.End))).String())
+	}
+	if len(cmds) == 0 {
+		m.p("No change to look up.\n")
+	} else {
+		m.p("%s", mdFence("bash", strings.Join(cmds, "\n")))
+	}
+
+	// The path and the tunnels' telemetry.
+	m.heading(4, "Scope and tunnel telemetry (EC2)")
+	cmds = nil
+	var vpns []string
+	for _, r := range ev.Scope.Resources {
+		if r.Type == audit.TypeVPN {
+			vpns = appendNew(vpns, r.ID)
+		}
+	}
+	for _, t := range ev.Scope.Tunnels {
+		vpns = appendNew(vpns, t.VpnID)
+	}
+	if len(vpns) > 0 {
+		cmds = append(cmds, region(newCmd("aws ec2 describe-vpn-connections").opt("--vpn-connection-ids", quoteAll(vpns)...)).String())
+	}
+	if len(ev.Scope.Appliances) > 0 {
+		cmds = append(cmds, region(newCmd("aws ec2 describe-instances").opt("--instance-ids", quoteAll(ev.Scope.Appliances)...)).String())
+	}
+	if len(cmds) == 0 {
+		m.p("Nothing was found on the path.\n")
+	} else {
+		m.p("%s", mdFence("bash", strings.Join(cmds, "\n")))
+	}
+
+	// The flow logs.
+	m.heading(4, "Flow logs (CloudWatch Logs)")
+	cmds = nil
+	var notRead []string
+	for _, f := range ev.Traffic.FlowLogs {
+		if !f.Read || f.DestinationType != "cloud-watch-logs" || f.LogGroup == "" || !hasWin {
+			notRead = append(notRead, joinNonEmpty(" ", f.ID, f.DestinationType, nonEmpty(f.LogGroup, f.Destination)))
+			continue
+		}
+		c := newCmd("aws logs filter-log-events").opt("--log-group-name", shQuote(f.LogGroup))
+		var streams []string
+		for _, i := range ev.Traffic.Interfaces {
+			if i.FlowLog == f.ID {
+				streams = append(streams, shQuote(i.Interface+"-all"))
+			}
+		}
+		if len(streams) > 0 {
+			c.opt("--log-stream-names", streams...)
+		}
+		c.opt("--start-time", strconv.FormatInt(win.Start.UnixMilli(), 10)).opt("--end-time", strconv.FormatInt(win.End.UnixMilli(), 10))
+		cmds = append(cmds, region(c).String())
+	}
+	if len(cmds) > 0 {
+		m.p("%s", mdFence("bash", strings.Join(cmds, "\n")))
+	} else {
+		m.p("No flow log was read from CloudWatch Logs.\n")
+	}
+	if len(notRead) > 0 {
+		m.p("Not read from CloudWatch Logs: %s.\n", mdEscape(strings.Join(notRead, "; ")))
+	}
+	m.insights()
+}
+
+// isEffect reports whether id is a change an AWS service made as the
+// cause's effect.
+func (m *mdReport) isEffect(id string) bool {
+	if c := m.r.Verdict.Cause; c != nil {
+		for _, e := range c.Effects {
+			if e.EventID == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// insights writes a Logs Insights query per appliance interface: its
+// records with the tunnel endpoints, per minute, parsed with the flow log's
+// own LogFormat.
+func (m *mdReport) insights() {
+	ev := m.ev
+	win := ev.Window
+	if win.Start.IsZero() || win.End.IsZero() {
 		return
 	}
-	var rows [][]string
-	for _, c := range ev.Calls {
-		rows = append(rows, []string{mdEscape(c.Service), mdEscape(c.Operation), strconv.Itoa(c.Count)})
+	var peers []string
+	for _, t := range ev.Scope.Tunnels {
+		if ip, err := netip.ParseAddr(t.OutsideIP); err == nil {
+			peers = appendNew(peers, ip.String())
+		}
 	}
-	m.table([]string{"Service", "Operation", "Calls"}, rows)
+	if len(peers) == 0 {
+		return
+	}
+	for _, eni := range ev.Scope.ApplianceInterfaces {
+		f, ok := m.flowLogOf(eni)
+		if !ok || !eniRE.MatchString(eni.ID) {
+			continue
+		}
+		names, ok := insightsFields(f.Format)
+		if !ok || !slices.Contains(names, "srcaddr") || !slices.Contains(names, "dstaddr") {
+			continue
+		}
+		set := `["` + strings.Join(peers, `", "`) + `"]`
+		bin := "1m" // a bin per aggregation interval
+		if f.Interval >= 600 {
+			bin = "10m"
+		}
+		globs := strings.TrimSpace(strings.Repeat("* ", len(names)))
+		lines := []string{
+			"fields @timestamp, @message",
+			"| filter @logStream like /" + eni.ID + "/",
+			`| parse @message "` + globs + `" as ` + strings.Join(names, ", "),
+			"| filter srcaddr in " + set + " or dstaddr in " + set,
+			"| stats count(*) as records by bin(" + bin + ") as period, srcaddr, dstaddr, action",
+			"| sort period asc",
+		}
+		if !slices.Contains(names, "action") {
+			lines[4] = "| stats count(*) as records by bin(" + bin + ") as period, srcaddr, dstaddr"
+		}
+		m.heading(4, "Logs Insights: the appliance's traffic with the tunnel endpoints")
+		m.p("On %s (%s), from %s to %s; the parse pattern follows the flow log's format:\n",
+			mdEscape(f.LogGroup), mdEscape(eni.ID), mdEscape(fmtStamp(win.Start)), mdEscape(fmtStamp(win.End)))
+		m.p("%s", mdFence("text", strings.Join(lines, "\n")))
+		start := newCmd("aws logs start-query").opt("--log-group-name", shQuote(f.LogGroup)).
+			opt("--start-time", strconv.FormatInt(win.Start.Unix(), 10)).opt("--end-time", strconv.FormatInt((win.End.UnixMilli()+999)/1000, 10)).
+			opt("--query-string", shQuote(strings.Join(lines, " ")))
+		results := newCmd("aws logs get-query-results").opt("--query-id", "QUERY_ID")
+		if ev.Region != "" {
+			start.opt("--region", shQuote(ev.Region))
+			results.opt("--region", shQuote(ev.Region))
+		}
+		m.p("With the CLI (QUERY\\_ID is what start-query returns):\n")
+		m.p("%s", mdFence("bash", start.String()+"\n"+results.String()))
+	}
+}
+
+// flowLogOf is the flow log that recorded an interface: the one its
+// records were read from, else one on the interface, its subnet or its VPC.
+func (m *mdReport) flowLogOf(eni audit.Interface) (audit.FlowLog, bool) {
+	fls := m.ev.Traffic.FlowLogs
+	for _, i := range m.ev.Traffic.Interfaces {
+		if i.Interface != eni.ID {
+			continue
+		}
+		for _, f := range fls {
+			if f.ID == i.FlowLog && f.DestinationType == "cloud-watch-logs" && f.LogGroup != "" {
+				return f, true
+			}
+		}
+	}
+	for _, res := range []string{eni.ID, eni.SubnetID, eni.VpcID} {
+		for _, f := range fls {
+			if res != "" && f.ResourceID == res && f.DestinationType == "cloud-watch-logs" && f.LogGroup != "" {
+				return f, true
+			}
+		}
+	}
+	return audit.FlowLog{}, false
+}
+
+// defaultFlowFormat is the version-2 default format, which DescribeFlowLogs
+// may leave empty.
+const defaultFlowFormat = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
+
+var (
+	flowFieldRE = regexp.MustCompile(`^\$\{([a-z0-9]+(?:-[a-z0-9]+)*)\}$`)
+	eniRE       = regexp.MustCompile(`^eni-[0-9a-f]{8,17}$`)
+	regionRE    = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$`)
+)
+
+// insightsFields are a LogFormat's fields as Logs Insights names
+// (log-status → logStatus), in order; false when the format is not a list
+// of ${field} names.
+func insightsFields(format string) ([]string, bool) {
+	if strings.TrimSpace(format) == "" {
+		format = defaultFlowFormat
+	}
+	var out []string
+	for _, f := range strings.Fields(format) {
+		sm := flowFieldRE.FindStringSubmatch(f)
+		if sm == nil {
+			return nil, false
+		}
+		parts := strings.Split(sm[1], "-")
+		for i := 1; i < len(parts); i++ {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+		out = append(out, strings.Join(parts, ""))
+	}
+	return out, len(out) > 0
+}
+
+// metricQueries is the get-metric-data query list, shell-quoted: the
+// series of the metrics table (m1, …), and the alarm's metric ("alarm")
+// when it is not one of them; and a note that says which is which.
+func (m *mdReport) metricQueries() (string, string) {
+	type dim struct {
+		Name  string `json:"Name"`
+		Value string `json:"Value"`
+	}
+	type metric struct {
+		Namespace  string `json:"Namespace"`
+		MetricName string `json:"MetricName"`
+		Dimensions []dim  `json:"Dimensions,omitempty"`
+	}
+	type stat struct {
+		Metric metric `json:"Metric"`
+		Period int    `json:"Period"`
+		Stat   string `json:"Stat"`
+	}
+	type query struct {
+		ID         string `json:"Id"`
+		MetricStat stat   `json:"MetricStat"`
+	}
+	q := func(id string, mid audit.MetricID) query {
+		mt := metric{Namespace: mid.Namespace, MetricName: mid.Name}
+		for _, d := range mid.Dimensions {
+			mt.Dimensions = append(mt.Dimensions, dim{d.Name, d.Value})
+		}
+		return query{ID: id, MetricStat: stat{Metric: mt, Period: mid.Period, Stat: mid.Stat}}
+	}
+	same := func(a, b audit.MetricID) bool {
+		return audit.SameMetric(a, b) && a.Stat == b.Stat && a.Period == b.Period
+	}
+	a := m.ev.Incident.Alarm.Metric
+	var qs []query
+	alarmID := ""
+	r := m.r
+	for i, s := range r.Shifts {
+		if s.Series.Name == "" || s.Series.Stat == "" || s.Series.Period <= 0 {
+			continue
+		}
+		id := fmt.Sprintf("m%d", i+1)
+		if alarmID == "" && same(s.Series, a) {
+			alarmID = id
+		}
+		qs = append(qs, q(id, s.Series))
+	}
+	var notes []string
+	if alarmID == "" && a.Name != "" && a.Stat != "" && a.Period > 0 {
+		qs = append([]query{q("alarm", a)}, qs...)
+		notes = append(notes, "the query with Id alarm reads the alarm's own metric")
+	}
+	switch n := len(r.Shifts); {
+	case n == 1:
+		notes = append(notes, "m1 reads the row of the metrics table above")
+	case n > 1:
+		notes = append(notes, fmt.Sprintf("m1 to m%d read the rows of the metrics table above, in its order", n))
+	}
+	if alarmID != "" {
+		notes = append(notes, alarmID+" is the alarm's own metric")
+	}
+	note := "In the metric query, " + strings.Join(notes, "; ")
+	if len(qs) == 0 {
+		return "", ""
+	}
+	lines := make([]string, 0, len(qs)+2)
+	lines = append(lines, "[")
+	for i, x := range qs {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(x); err != nil {
+			return "", ""
+		}
+		line := "    " + strings.TrimSuffix(b.String(), "\n")
+		if i < len(qs)-1 {
+			line += ","
+		}
+		lines = append(lines, line)
+	}
+	lines = append(lines, "  ]")
+	// JSON escapes every control character, so the only line breaks are
+	// these, and single quotes keep them.
+	return shQuoteLines(strings.Join(lines, "\n")), note + "."
+}
+
+// lookupAttr is a --lookup-attributes value: the CLI's shorthand when the
+// value is plain, its JSON form otherwise.
+func lookupAttr(key, value string) string {
+	if plainRE.MatchString(value) {
+		return shQuote("AttributeKey=" + key + ",AttributeValue=" + value)
+	}
+	b, _ := json.Marshal([]map[string]string{{"AttributeKey": key, "AttributeValue": value}})
+	return shQuote(string(b))
+}
+
+var plainRE = regexp.MustCompile(`^[A-Za-z0-9._:/@+-]+$`)
+
+// windowNote says which window the commands read.
+func windowNote(w audit.Window) string {
+	if w.Start.IsZero() || w.End.IsZero() {
+		return "No investigation window was recorded."
+	}
+	return "Times are the investigation window, " + fmtStamp(w.Start) + " to " + fmtStamp(w.End) + "."
+}
+
+// awsCLITime is a time as the AWS CLI takes it: 2026-11-03T21:52:41Z.
+func awsCLITime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// consoleLinks links the alarm, the CloudTrail events, the VPN connections
+// and the appliances in the AWS console.
+func (m *mdReport) consoleLinks() {
+	ev := m.ev
+	m.heading(3, "Console links")
+	base := consoleBase(ev.Region)
+	if base == "" {
+		m.p("None: the evidence names no AWS region.\n")
+		return
+	}
+	r := urlComponent(ev.Region)
+	link := func(text, url string) string { return "[" + mdEscape(text) + "](" + url + ")" }
+	if a := ev.Incident.Alarm; a.Name != "" {
+		m.p("- CloudWatch alarm: %s", link(a.Name, base+"cloudwatch/home?region="+r+"#alarmsV2:alarm/"+urlComponent(a.Name)))
+	}
+	event := func(c audit.Change) string {
+		return link(joinNonEmpty(" ", c.EventName, c.EventID), base+"cloudtrailv2/home?region="+r+"#/events/"+urlComponent(c.EventID))
+	}
+	causeID := ""
+	if c := m.r.Verdict.Cause; c != nil && c.Change.EventID != "" {
+		causeID = c.Change.EventID
+		m.p("- CloudTrail event of the root cause: %s", event(c.Change))
+	}
+	var others []string
+	for _, h := range m.r.Hypotheses {
+		if h.Change.EventID != "" && h.Change.EventID != causeID {
+			others = append(others, fmt.Sprintf("#%d ", h.Rank)+event(h.Change))
+		}
+	}
+	switch {
+	case len(others) > 0 && causeID != "":
+		m.p("- CloudTrail events of the other candidates: %s", strings.Join(others, ", "))
+	case len(others) > 0:
+		m.p("- CloudTrail events of the candidates: %s", strings.Join(others, ", "))
+	}
+	var vpns []string
+	for _, res := range ev.Scope.Resources {
+		if res.Type == audit.TypeVPN {
+			vpns = append(vpns, link(resourceLabel(res), base+"vpcconsole/home?region="+r+"#VpnConnectionDetails:VpnConnectionId="+urlComponent(res.ID)))
+		}
+	}
+	if len(vpns) > 0 {
+		m.p("- VPN connection: %s", strings.Join(vpns, ", "))
+	}
+	var insts []string
+	for _, id := range ev.Scope.Appliances {
+		label := id
+		if res, ok := ev.Scope.Find(id); ok {
+			label = resourceLabel(res)
+		}
+		insts = append(insts, link(label, base+"ec2/home?region="+r+"#InstanceDetails:instanceId="+urlComponent(id)))
+	}
+	if len(insts) > 0 {
+		m.p("- Appliance: %s", strings.Join(insts, ", "))
+	}
+	m.b.WriteString("\n")
+}
+
+// consoleBase is the AWS console's address for a region
+// ("https://eu-central-1.console.aws.amazon.com/"), "" when region is not
+// a region name.
+func consoleBase(region string) string {
+	if !regionRE.MatchString(region) {
+		return ""
+	}
+	return "https://" + region + ".console.aws.amazon.com/"
 }
 
 // ---- helpers ----
@@ -575,7 +1215,7 @@ func mdEscape(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/8)
-	for _, r := range s {
+	for i, r := range s {
 		switch r {
 		case '\n':
 			b.WriteString("<br>")
@@ -585,8 +1225,21 @@ func mdEscape(s string) string {
 			b.WriteString("&gt;")
 		case '&':
 			b.WriteString("&amp;")
-		case '\\', '`', '*', '_', '[', ']', '#', '|', '~', '$':
+		case '\\', '`', '*', '_', '[', ']', '#', '|', '~', '$', '@':
+			// @ too: GFM turns an address (a@b.example) into a mailto link.
 			b.WriteByte('\\')
+			b.WriteRune(r)
+		case ':':
+			// GFM turns http://…, https://… and ftp://… into links.
+			if strings.HasPrefix(s[i+1:], "//") {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		case '.':
+			// …and www.…
+			if i >= 3 && strings.EqualFold(s[i-3:i], "www") && (i == 3 || !mdIsAlnum(s[i-4])) {
+				b.WriteByte('\\')
+			}
 			b.WriteRune(r)
 		default:
 			b.WriteRune(r)
@@ -613,6 +1266,10 @@ func mdEscape(s string) string {
 	return lead + out
 }
 
+func mdIsAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
 // mdFence wraps body in a fenced code block whose fence is longer than any
 // run of backticks inside it, so nothing in it can close the block. The
 // body is sanitized, keeping its line breaks.
@@ -632,4 +1289,218 @@ func mdFence(lang, body string) string {
 		body += "\n"
 	}
 	return fence + lang + "\n" + body + fence + "\n"
+}
+
+// ---- shell commands ----
+
+// shCmd is one shell command line: a fixed command and options whose
+// values are already quoted (shQuote) or are the report's own words.
+type shCmd struct {
+	head string
+	opts [][]string
+}
+
+func newCmd(head string) *shCmd { return &shCmd{head: head} }
+
+// opt adds an option and its values.
+func (c *shCmd) opt(name string, vals ...string) *shCmd {
+	c.opts = append(c.opts, append([]string{name}, vals...))
+	return c
+}
+
+// shLineMax is the length up to which a command stays on one line; longer
+// ones put each option on its own continuation line.
+const shLineMax = 150
+
+func (c *shCmd) String() string {
+	parts := []string{c.head}
+	for _, o := range c.opts {
+		parts = append(parts, strings.Join(o, " "))
+	}
+	one := strings.Join(parts, " ")
+	if len(one) <= shLineMax && !strings.Contains(one, "\n") {
+		return one
+	}
+	return strings.Join(parts, " \\\n  ")
+}
+
+// shQuote quotes one value from the evidence as one shell word, exactly:
+// in single quotes (an embedded quote closes them, is escaped with a
+// backslash and reopens them), or, when it holds control
+// characters, line breaks, bidirectional controls or bytes that are not
+// UTF-8, in bash's $'…' with those escaped, so the command line shows no
+// raw control character and nothing can end the word early.
+func shQuote(s string) string {
+	if !needsANSIQuote(s) {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\' || r == '\'':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r <= 0x9f, bidiControl(r), r == '\u2028', r == '\u2029':
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += n
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+func needsANSIQuote(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || bidiControl(r) || r == '\u2028' || r == '\u2029' {
+			return true
+		}
+	}
+	return false
+}
+
+// shQuoteLines single-quotes multi-line text the report built (its line
+// breaks are its own); anything else that needs escaping goes to shQuote.
+func shQuoteLines(s string) string {
+	if needsANSIQuote(strings.ReplaceAll(s, "\n", " ")) {
+		return shQuote(s)
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func quoteAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = shQuote(v)
+	}
+	return out
+}
+
+// appendNew appends s unless it is empty or already there.
+func appendNew(list []string, s string) []string {
+	if s == "" || slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// ---- URLs ----
+
+// urlComponent percent-encodes everything but letters, digits and -._~,
+// so a value from the evidence cannot end a Markdown link or add to the
+// URL's structure.
+func urlComponent(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// urlPath is urlComponent that keeps the path's slashes (and a URL's
+// scheme colon), for the chart's address.
+func urlPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if i == 0 && (part == "http:" || part == "https:") {
+			continue
+		}
+		parts[i] = urlComponent(part)
+	}
+	return strings.Join(parts, "/")
+}
+
+// ---- Mermaid ----
+
+// mmdLabelMax and mmdWrap bound a flowchart label: at most that many
+// characters, broken into lines of about mmdWrap.
+const (
+	mmdLabelMax = 240
+	mmdWrap     = 44
+)
+
+// mmdLabel makes one evidence string safe inside a Mermaid "…" label: it
+// is sanitized (one line, no control characters or bidirectional
+// overrides), shortened, wrapped with <br>, and every character Mermaid,
+// HTML or Markdown gives meaning to becomes an entity code (#quot;, #35;,
+// …): quotes cannot end the label, # and ; cannot start an entity, <, >
+// and & cannot make HTML, backticks cannot make a Markdown string or close
+// the fence, and %, {, } cannot make a directive.
+func mmdLabel(s string) string {
+	s = Sanitize(s)
+	if r := []rune(s); len(r) > mmdLabelMax {
+		s = strings.TrimSpace(string(r[:mmdLabelMax-1])) + "…"
+	}
+	lines := mmdWrapLines(s, mmdWrap)
+	for i, l := range lines {
+		lines[i] = mmdEscape(l)
+	}
+	return strings.Join(lines, "<br>")
+}
+
+func mmdEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString("#quot;")
+		case '<':
+			b.WriteString("#lt;")
+		case '>':
+			b.WriteString("#gt;")
+		case '&':
+			b.WriteString("#amp;")
+		case '#', ';', '`', '[', ']', '{', '}', '|', '%', '\\':
+			fmt.Fprintf(&b, "#%d;", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// mmdWrapLines breaks s into lines of at most width characters at spaces; a
+// longer word is cut.
+func mmdWrapLines(s string, width int) []string {
+	var lines []string
+	var cur []rune
+	for _, w := range strings.Fields(s) {
+		word := []rune(w)
+		for len(word) > width {
+			if len(cur) > 0 {
+				lines = append(lines, string(cur))
+				cur = nil
+			}
+			lines = append(lines, string(word[:width]))
+			word = word[width:]
+		}
+		switch {
+		case len(cur) == 0:
+			cur = word
+		case len(cur)+1+len(word) <= width:
+			cur = append(append(cur, ' '), word...)
+		default:
+			lines = append(lines, string(cur))
+			cur = word
+		}
+	}
+	if len(cur) > 0 || len(lines) == 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
 }

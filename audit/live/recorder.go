@@ -226,5 +226,8 @@ func (r *Recorder) Close(region, account string, recordedAt time.Time) error {
 	return nil
 }
 
+// Target is the directory Close moves the bundle to.
+func (r *Recorder) Target() string { return r.target }
+
 // Abort discards what was recorded.
 func (r *Recorder) Abort() { os.RemoveAll(r.tmp) }

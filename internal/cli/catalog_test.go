@@ -96,6 +96,9 @@ var catalog = []catalogCase{
 	{fixture: "custom-format-600s", alarm: "osa1-dc-tunnels",
 		want:   verdict{Status: "root_cause", Confidence: "high", CauseEvent: "aaca325f-b735-48fd-a774-f8cc8556cbde", CauseName: "StopInstances"},
 		decoys: []string{"824597c7-001c-419c-b2d2-5182aa7af040"}},
+	{fixture: "hostile-strings", alarm: "yul1 VPN 'dc' down #netops",
+		want:   verdict{Status: "root_cause", Confidence: "high", CauseEvent: "094dc055-4bf1-44f7-bf67-24163412e7af", CauseName: "StopInstances"},
+		decoys: []string{"065ffeea-a690-4bf9-8c08-5789e97a7fd8", "97cd5877-6c93-48b1-bf61-2fb8c2cd8a0f"}},
 	// With a source missing the cause survives, with lower confidence, and
 	// the coverage says what was missing.
 	{fixture: "no-flow-logs", alarm: "osl1-link-down",

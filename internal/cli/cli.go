@@ -98,7 +98,7 @@ func newApp(env Env) *cli.App {
 // commands returns the subcommands, each turning flag errors into usage
 // errors (exit 2) instead of printing its help on standard output.
 func commands(env Env) []*cli.Command {
-	cmds := []*cli.Command{whyCommand(env), flowsCommand(env)}
+	cmds := []*cli.Command{whyCommand(env), flowsCommand(env), redactCommand(env)}
 	for _, c := range cmds {
 		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
 	}

@@ -65,6 +65,32 @@ func TestWhyGolden(t *testing.T) {
 		{"lab-console-stop.md", []string{"--format", "markdown", "--tz", "Europe/Berlin"}},
 		{"lab-console-stop.json", []string{"--format", "json"}},
 	}
+	// Hostile evidence: a user agent, a Name tag and an error message
+	// carrying HTML, Markdown, table breakers, fences, terminal escapes and
+	// bidi overrides, in every format.
+	hostile := testenv.Fixture(t, "hostile-strings")
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"hostile-strings.txt", []string{"--format", "text", "--width", "100"}},
+		{"hostile-strings.color.ansi", []string{"--format", "text", "--width", "100", "--color", "always"}},
+		{"hostile-strings.md", []string{"--format", "markdown"}},
+		{"hostile-strings.json", []string{"--format", "json"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, nil, append([]string{"why", "--alarm", "yul1 VPN 'dc' down #netops", "--from", hostile}, tt.args...)...)
+			if r.code != ExitOK {
+				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+			}
+			for _, bad := range []string{"\x1b]", "\x1b[2J", "\x9b", "\u202e", "\x07"} {
+				if strings.Contains(r.stdout, bad) {
+					t.Errorf("output carries %q from the evidence", bad)
+				}
+			}
+			golden(t, tt.name, r.stdout)
+		})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, nil, append([]string{"why", "--alarm", "VPN-Down", "--from", lab}, tt.args...)...)

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +19,7 @@ import (
 	"github.com/vpnaudit/vpnaudit/audit/collect"
 	"github.com/vpnaudit/vpnaudit/audit/live"
 	"github.com/vpnaudit/vpnaudit/correlate"
+	"github.com/vpnaudit/vpnaudit/redact"
 	"github.com/vpnaudit/vpnaudit/report"
 )
 
@@ -41,6 +44,8 @@ Exit status: 0 when a report was produced (whatever the verdict), 1 on an error,
 			&cli.StringFlag{Name: "tz", EnvVars: []string{"VPNAUDIT_TZ"}, Usage: "also show times in the IANA time `ZONE` (e.g. Asia/Tokyo)"},
 			&cli.StringFlag{Name: "color", Value: "auto", EnvVars: []string{"VPNAUDIT_COLOR"}, Usage: "colour the text report: auto, always or never (auto: only on a terminal, never with NO_COLOR set; CLICOLOR_FORCE=1 forces it)"},
 			&cli.IntFlag{Name: "width", EnvVars: []string{"VPNAUDIT_WIDTH"}, Usage: "wrap the text report at `N` columns (default: the terminal's width, else 100)"},
+			&cli.StringFlag{Name: "chart", EnvVars: []string{"VPNAUDIT_CHART"}, Usage: "also write an SVG chart of the key metrics around the incident to `FILE` (linked from the Markdown report)"},
+			&cli.BoolFlag{Name: "redact", EnvVars: []string{"VPNAUDIT_REDACT"}, Usage: "replace account IDs, IP addresses, access key IDs and user names with stable tokens in the report, the chart and a --record bundle, for attachments shared outside the team"},
 			&cli.StringFlag{Name: "region", EnvVars: []string{"VPNAUDIT_REGION"}, Usage: "AWS region (default: the SDK's region chain)"},
 			&cli.StringFlag{Name: "profile", EnvVars: []string{"VPNAUDIT_PROFILE"}, Usage: "AWS shared-config profile"},
 		},
@@ -104,6 +109,9 @@ func why(c *cli.Context, env Env) error {
 		opts.Progress = p.update
 		defer p.done()
 	}
+	if c.Bool("redact") {
+		src.redactor = redact.New(randomSeed())
+	}
 	ev, err := collect.Collect(ctx, src.clients, opts)
 	if err != nil {
 		src.abort()
@@ -116,14 +124,27 @@ func why(c *cli.Context, env Env) error {
 		return cli.Exit(err.Error(), ExitError)
 	}
 	res := correlate.Correlate(ev)
+	if src.redactor != nil {
+		res = src.redactor.Result(res)
+	}
 
 	out := c.String("output")
+	chartPath := c.String("chart")
+	if chartPath != "" {
+		var svg bytes.Buffer
+		if err := report.Chart(&svg, res, report.ChartOptions{TZ: tz}); err != nil {
+			return cli.Exit(fmt.Sprintf("render chart: %v", err), ExitError)
+		}
+		if err := writeFileAtomic(chartPath, svg.Bytes()); err != nil {
+			return cli.Exit(err.Error(), ExitError)
+		}
+	}
 	var buf bytes.Buffer
 	switch format {
 	case "json":
 		err = report.JSON(&buf, res)
 	case "markdown", "md":
-		err = report.Markdown(&buf, res, report.MarkdownOptions{TZ: tz})
+		err = report.Markdown(&buf, res, report.MarkdownOptions{TZ: tz, ChartPath: chartLink(chartPath, out)})
 	default:
 		color := false
 		if out == "" {
@@ -144,6 +165,33 @@ func why(c *cli.Context, env Env) error {
 		return cli.Exit(err.Error(), ExitError)
 	}
 	return nil
+}
+
+// chartLink is the chart's path as the Markdown report should link it:
+// relative to the report's directory when both are files.
+func chartLink(chart, output string) string {
+	if chart == "" || output == "" {
+		return chart
+	}
+	abs, err1 := filepath.Abs(chart)
+	dir, err2 := filepath.Abs(filepath.Dir(output))
+	if err1 != nil || err2 != nil {
+		return chart
+	}
+	if rel, err := filepath.Rel(dir, abs); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return chart
+}
+
+// randomSeed keys one run's redaction: tokens are stable within the run
+// and unrelated across runs.
+func randomSeed() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return time.Now().String()
+	}
+	return hex.EncodeToString(b)
 }
 
 // useColor decides whether the text report on standard output is coloured.
