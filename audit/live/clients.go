@@ -3,6 +3,9 @@ package live
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -25,25 +28,41 @@ type Options struct {
 	// Region and Profile override the standard chain when set.
 	Region  string
 	Profile string
-	// MaxAttempts bounds each call's attempts (default 8: throttled
-	// CloudTrail pages are retried with adaptive back-off rather than lost).
-	// Tests against an emulator set 1, because unimplemented calls answer
-	// HTTP 500, which the SDK would retry.
+	// MaxAttempts bounds each call's attempts. 0 means the standard
+	// AWS_MAX_ATTEMPTS variable when set, else 6: throttled CloudTrail pages
+	// are retried with adaptive back-off (capped at 5 s, so a call that keeps
+	// failing costs seconds, not minutes) rather than lost. Against an
+	// emulator use 1: unimplemented calls answer HTTP 500, which the SDK
+	// would retry.
 	MaxAttempts int
 	// Recorder, when set, records every call as a bundle.
 	Recorder *Recorder
 }
 
+// Retry defaults: enough to ride out throttling, bounded so a call that
+// keeps failing is reported in seconds.
+const (
+	defaultAttempts = 6
+	maxBackoff      = 5 * time.Second
+)
+
 // LoadConfig resolves credentials and region the way the AWS CLI does.
 func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	attempts := o.MaxAttempts
 	if attempts <= 0 {
-		attempts = 8
+		attempts = defaultAttempts
+		// A custom retryer makes the SDK skip AWS_MAX_ATTEMPTS: honour it here.
+		if n, err := strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS")); err == nil && n > 0 {
+			attempts = n
+		}
 	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
-				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = attempts })
+				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) {
+					so.MaxAttempts = attempts
+					so.MaxBackoff = maxBackoff
+				})
 			})
 		}),
 	}
