@@ -2,45 +2,21 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vpnaudit/vpnaudit/internal/fixturetest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vpnaudit/vpnaudit/audit"
-	"github.com/vpnaudit/vpnaudit/audit/bundle"
-	"github.com/vpnaudit/vpnaudit/audit/collect"
 	"github.com/vpnaudit/vpnaudit/correlate"
 )
-
-// chartFixtureResult is fixtureResult for a fixture whose alarm is not
-// VPN-Down.
-func chartFixtureResult(t *testing.T, name, alarm string) *correlate.Result {
-	t.Helper()
-	dir := filepath.Join("..", "fixtures", name)
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("fixture %s: %v (go run ./fixtures/gen regenerates it)", name, err)
-	}
-	b, err := bundle.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := collect.Collect(context.Background(),
-		collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()},
-		collect.Options{Alarm: alarm, Now: b.Manifest.RecordedAt, Region: b.Manifest.Region, Account: b.Manifest.AccountId})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return correlate.Correlate(ev)
-}
 
 // Hostile strings for the chart: markup, CDATA ends, quotes, controls and
 // a bidirectional override.
@@ -114,8 +90,8 @@ func chartCases(t *testing.T) []chartCase {
 		{"lab-console-stop", lab, ChartOptions{}},
 		{"lab-console-stop.tokyo", lab, ChartOptions{TZ: tokyo(t)}},
 		{"lab-console-stop.w700-h900", lab, ChartOptions{Width: 700, Height: 900}},
-		{"tgw-route-deleted", chartFixtureResult(t, "tgw-route-deleted", "fra4-onprem-no-traffic-to-dc"), ChartOptions{}},
-		{"no-api-cause", chartFixtureResult(t, "no-api-cause", "syd1-dc-link/TunnelState"), ChartOptions{}},
+		{"tgw-route-deleted", fixturetest.Result(t, "tgw-route-deleted", "fra4-onprem-no-traffic-to-dc"), ChartOptions{}},
+		{"no-api-cause", fixturetest.Result(t, "no-api-cause", "syd1-dc-link/TunnelState"), ChartOptions{}},
 		{"hostile", hostileChartResult(), ChartOptions{TZ: tokyo(t)}},
 		{"inconclusive-ongoing", inconclusiveResult(), ChartOptions{}},
 		{"empty", &correlate.Result{Evidence: &audit.Evidence{}}, ChartOptions{}},
@@ -313,7 +289,7 @@ func TestChartPanels(t *testing.T) {
 		want []string
 	}{
 		{"lab-console-stop", fixtureResult(t, "lab-console-stop"), []string{"Tunnel state", "Tunnel data", "Appliance network", "Transit Gateway drops"}},
-		{"tgw-route-deleted", chartFixtureResult(t, "tgw-route-deleted", "fra4-onprem-no-traffic-to-dc"), []string{"Tunnel state", "Tunnel data", "Appliance network", "Transit Gateway drops"}},
+		{"tgw-route-deleted", fixturetest.Result(t, "tgw-route-deleted", "fra4-onprem-no-traffic-to-dc"), []string{"Tunnel state", "Tunnel data", "Appliance network", "Transit Gateway drops"}},
 		{"inconclusive-ongoing", inconclusiveResult(), nil},
 	}
 	for _, tc := range tests {
@@ -339,7 +315,7 @@ func TestChartSpan(t *testing.T) {
 		// 45 minutes before the breach; the window ends before recovery+30m.
 		{"lab-console-stop", fixtureResult(t, "lab-console-stop"), "21:08", "22:50"},
 		// Ongoing: to the window's end, rounded up.
-		{"tgw-route-deleted", chartFixtureResult(t, "tgw-route-deleted", "fra4-onprem-no-traffic-to-dc"), "13:20", "14:46"},
+		{"tgw-route-deleted", fixturetest.Result(t, "tgw-route-deleted", "fra4-onprem-no-traffic-to-dc"), "13:20", "14:46"},
 		{"hostile", hostileChartResult(), "09:15", "10:50"},
 	}
 	for _, tc := range tests {

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpnaudit/vpnaudit/internal/fixturetest"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
@@ -24,8 +25,6 @@ import (
 	"github.com/yuin/goldmark/util"
 
 	"github.com/vpnaudit/vpnaudit/audit"
-	"github.com/vpnaudit/vpnaudit/audit/bundle"
-	"github.com/vpnaudit/vpnaudit/audit/collect"
 	"github.com/vpnaudit/vpnaudit/correlate"
 )
 
@@ -41,33 +40,15 @@ func markdownResults(t *testing.T) []struct {
 		struct {
 			name string
 			r    *correlate.Result
-		}{"hostile-strings", fixtureResultFor(t, "hostile-strings", hostileStringsAlarm)},
+		}{"hostile-strings", fixturetest.Result(t, "hostile-strings", hostileStringsAlarm)},
 		struct {
 			name string
 			r    *correlate.Result
-		}{"no-api-cause", fixtureResultFor(t, "no-api-cause", "syd1-dc-link/TunnelState")})
+		}{"no-api-cause", fixturetest.Result(t, "no-api-cause", "syd1-dc-link/TunnelState")})
 }
 
 // hostileStringsAlarm is the hostile-strings fixture's alarm (its facts).
 const hostileStringsAlarm = "yul1 VPN 'dc' down #netops"
-
-// fixtureResultFor is fixtureResult for a fixture whose alarm has another
-// name.
-func fixtureResultFor(t *testing.T, name, alarm string) *correlate.Result {
-	t.Helper()
-	dir := filepath.Join("..", "fixtures", name)
-	b, err := bundle.Open(dir)
-	if err != nil {
-		t.Fatalf("fixture %s: %v (go run ./fixtures/gen regenerates it)", name, err)
-	}
-	ev, err := collect.Collect(context.Background(),
-		collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()},
-		collect.Options{Alarm: alarm, Now: b.Manifest.RecordedAt, Region: b.Manifest.Region, Account: b.Manifest.AccountId})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return correlate.Correlate(ev)
-}
 
 func TestMarkdownGolden(t *testing.T) {
 	for _, rc := range markdownResults(t) {
@@ -834,7 +815,7 @@ func TestMarkdownGFMCatalog(t *testing.T) {
 		}
 		name := filepath.Base(filepath.Dir(filepath.Dir(f)))
 		t.Run(name, func(t *testing.T) {
-			r := fixtureResultFor(t, name, hist.Input.AlarmName)
+			r := fixturetest.Result(t, name, hist.Input.AlarmName)
 			for _, opt := range []MarkdownOptions{{}, {TZ: tokyo(t), ChartPath: name + ".svg"}} {
 				var b bytes.Buffer
 				if err := Markdown(&b, r, opt); err != nil {
@@ -906,7 +887,7 @@ func TestGFMCheckCatches(t *testing.T) {
 // rendered page holds none of their markup, and the reader sees them as
 // text (sanitized).
 func TestMarkdownHostileFixture(t *testing.T) {
-	r := fixtureResultFor(t, "hostile-strings", hostileStringsAlarm)
+	r := fixturetest.Result(t, "hostile-strings", hostileStringsAlarm)
 	c := r.Verdict.Cause
 	if r.Verdict.Status != correlate.StatusRootCause || c == nil || c.Change.EventID != "094dc055-4bf1-44f7-bf67-24163412e7af" || len(c.Targets) == 0 {
 		t.Fatalf("verdict %s, cause %+v: want the StopInstances (the fixture's facts)", r.Verdict.Status, c)

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,12 +11,12 @@ import (
 	"time"
 	_ "time/tzdata" // Asia/Tokyo whatever the machine has
 
+	"github.com/vpnaudit/vpnaudit/internal/fixturetest"
+
 	"github.com/charmbracelet/x/ansi"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vpnaudit/vpnaudit/audit"
-	"github.com/vpnaudit/vpnaudit/audit/bundle"
-	"github.com/vpnaudit/vpnaudit/audit/collect"
 	"github.com/vpnaudit/vpnaudit/correlate"
 )
 
@@ -43,26 +42,6 @@ func golden(t *testing.T, name string, got []byte) {
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s differs (-want +got):\n%s", path, diff)
 	}
-}
-
-// fixtureResult builds a result from a fixture bundle the way the CLI does.
-func fixtureResult(t *testing.T, name string) *correlate.Result {
-	t.Helper()
-	dir := filepath.Join("..", "fixtures", name)
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("fixture %s: %v (go run ./fixtures/gen regenerates it)", name, err)
-	}
-	b, err := bundle.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := collect.Collect(context.Background(),
-		collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()},
-		collect.Options{Alarm: "VPN-Down", Now: b.Manifest.RecordedAt, Region: b.Manifest.Region, Account: b.Manifest.AccountId})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return correlate.Correlate(ev)
 }
 
 func mustTime(s string) time.Time {
@@ -442,4 +421,9 @@ func TestFormatting(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", tc.name, tc.got, tc.want)
 		}
 	}
+}
+
+// fixtureResult builds a result from a fixture bundle whose alarm is VPN-Down.
+func fixtureResult(t *testing.T, name string) *correlate.Result {
+	return fixturetest.Result(t, name, "VPN-Down")
 }
