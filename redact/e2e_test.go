@@ -59,6 +59,7 @@ var catalog = []scenario{
 	{"custom-format-600s", "osa1-dc-tunnels", "", false},
 	{"no-flow-logs", "osl1-link-down", "", false},
 	{"alarm-metric-only", "sjc1-dc-vpn", "", false},
+	{"hostile-strings", "yul1 VPN 'dc' down #netops", "", false},
 	{"lab-stop-appliance", "VPN-Down", "", true},
 }
 
