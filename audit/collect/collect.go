@@ -40,6 +40,34 @@ type Options struct {
 	Account string
 	// Progress, if set, receives one line per step.
 	Progress func(source, message string)
+	// PushDown says where flow logs (and CloudTrail delivered to S3) are
+	// aggregated: PushDownAuto chooses from the estimated volume,
+	// PushDownAlways hands the work to Logs Insights / Athena, PushDownNever
+	// reads the records and aggregates them here.
+	PushDown PushDown
+	// Athena names what Athena queries run against (S3-delivered flow logs
+	// and CloudTrail); empty fields mean Athena is not used.
+	Athena AthenaOptions
+}
+
+// PushDown is where aggregation runs; see Options.PushDown.
+type PushDown string
+
+// The push-down choices (the --push-down flag's values).
+const (
+	PushDownAuto   PushDown = "auto"
+	PushDownAlways PushDown = "always"
+	PushDownNever  PushDown = "never"
+)
+
+// AthenaOptions name the Athena workgroup, database and tables vpnaudit
+// queries (the table DDL is in the README).
+type AthenaOptions struct {
+	Workgroup      string
+	Database       string
+	OutputLocation string
+	FlowTable      string
+	TrailTable     string
 }
 
 const (

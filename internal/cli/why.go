@@ -48,6 +48,12 @@ Exit status: 0 when a report was produced (whatever the verdict), 1 on an error,
 			&cli.BoolFlag{Name: "redact", EnvVars: []string{"VPNAUDIT_REDACT"}, Usage: "replace account IDs, IP addresses, access key IDs and user names with stable tokens in the report, the chart and a --record bundle, for attachments shared outside the team"},
 			&cli.StringFlag{Name: "region", EnvVars: []string{"VPNAUDIT_REGION"}, Usage: "AWS region (default: the SDK's region chain)"},
 			&cli.StringFlag{Name: "profile", EnvVars: []string{"VPNAUDIT_PROFILE"}, Usage: "AWS shared-config profile"},
+			&cli.StringFlag{Name: "push-down", Value: "auto", EnvVars: []string{"VPNAUDIT_PUSH_DOWN"}, Usage: "where flow logs are aggregated: auto (chosen from the estimated volume), always (CloudWatch Logs Insights, or Athena for S3), never (read the records here)"},
+			&cli.StringFlag{Name: "athena-workgroup", Value: "primary", EnvVars: []string{"VPNAUDIT_ATHENA_WORKGROUP"}, Usage: "Athena `WORKGROUP` for queries over S3-delivered flow logs and CloudTrail"},
+			&cli.StringFlag{Name: "athena-database", EnvVars: []string{"VPNAUDIT_ATHENA_DATABASE"}, Usage: "Athena `DATABASE` holding the flow-log and CloudTrail tables (see the README's DDL); unset: Athena is not used"},
+			&cli.StringFlag{Name: "athena-output", EnvVars: []string{"VPNAUDIT_ATHENA_OUTPUT"}, Usage: "S3 `URI` for Athena query results (default: the workgroup's)"},
+			&cli.StringFlag{Name: "athena-flow-table", Value: "vpc_flow_logs", EnvVars: []string{"VPNAUDIT_ATHENA_FLOW_TABLE"}, Usage: "Athena `TABLE` of the VPC flow logs"},
+			&cli.StringFlag{Name: "athena-trail-table", Value: "cloudtrail_logs", EnvVars: []string{"VPNAUDIT_ATHENA_TRAIL_TABLE"}, Usage: "Athena `TABLE` of the CloudTrail logs"},
 		},
 		Action: func(c *cli.Context) error { return why(c, env) },
 	}
@@ -79,6 +85,12 @@ func why(c *cli.Context, env Env) error {
 	if colorMode != "auto" && colorMode != "always" && colorMode != "never" {
 		return usagef("--color %q: want auto, always or never", colorMode)
 	}
+	pushDown := collect.PushDown(c.String("push-down"))
+	switch pushDown {
+	case collect.PushDownAuto, collect.PushDownAlways, collect.PushDownNever:
+	default:
+		return usagef("--push-down %q: want auto, always or never", pushDown)
+	}
 	atFlag := c.String("at")
 	if atFlag != "" {
 		if _, _, err := attime.Parse(atFlag, time.Time{}); err != nil {
@@ -93,7 +105,9 @@ func why(c *cli.Context, env Env) error {
 	}
 	defer src.close()
 	opts := collect.Options{Alarm: alarm, Now: src.now, Lookback: c.Duration("lookback"), After: c.Duration("after"),
-		Region: src.region, Account: src.account}
+		Region: src.region, Account: src.account, PushDown: pushDown,
+		Athena: collect.AthenaOptions{Workgroup: c.String("athena-workgroup"), Database: c.String("athena-database"),
+			OutputLocation: c.String("athena-output"), FlowTable: c.String("athena-flow-table"), TrailTable: c.String("athena-trail-table")}}
 	if atFlag != "" {
 		at, note, err := attime.Parse(atFlag, src.now)
 		if err != nil {
