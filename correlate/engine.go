@@ -613,6 +613,16 @@ func coverageProblems(ev *audit.Evidence) []string {
 			out = append(out, fmt.Sprintf("%s is %s (%s)", c.Source, c.Status, firstClause(c.Detail)))
 		}
 	}
+	// A run stopped early (Ctrl-C, --timeout) may not have read what
+	// would change the answer.
+	if ev.Interrupted != "" {
+		for _, c := range ev.Coverage {
+			if c.Status != audit.CoverageOK {
+				out = append(out, fmt.Sprintf("the run was %s before every source was read", ev.Interrupted))
+				break
+			}
+		}
+	}
 	// The alarm's own metric says that the path broke, not how: without
 	// any other series, no metric corroborates a cause.
 	if covered(ev, "metrics") && onlyAlarmMetric(ev) {

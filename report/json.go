@@ -27,10 +27,14 @@ type JSONReport struct {
 	Timeline      []JSONEntry      `json:"timeline"`
 	Coverage      []JSONCoverage   `json:"coverage"`
 	// Extras.
-	Account  string     `json:"account,omitempty"`
-	Region   string     `json:"region,omitempty"`
-	Window   JSONWindow `json:"window"`
-	APICalls []JSONCall `json:"api_calls"`
+	// Partial is true when the run stopped before every source was read
+	// (Ctrl-C, --timeout); Interrupted says why.
+	Partial     bool       `json:"partial"`
+	Interrupted string     `json:"interrupted,omitempty"`
+	Account     string     `json:"account,omitempty"`
+	Region      string     `json:"region,omitempty"`
+	Window      JSONWindow `json:"window"`
+	APICalls    []JSONCall `json:"api_calls"`
 }
 
 // JSONAlarm is the incident.
@@ -181,6 +185,8 @@ func ToJSON(r *correlate.Result) JSONReport {
 		Timeline:      []JSONEntry{},
 		Coverage:      []JSONCoverage{},
 		APICalls:      []JSONCall{},
+		Partial:       ev.Interrupted != "",
+		Interrupted:   ev.Interrupted,
 	}
 	dims := map[string]string{}
 	for _, d := range a.Metric.Dimensions {

@@ -117,6 +117,10 @@ func (t *textReport) header() {
 	if ep := joinNonEmpty("; ", inc.Selection, basis); ep != "" {
 		kv("episode", sg(&st.Muted, ep))
 	}
+	if t.ev.Interrupted != "" {
+		kv("partial", sg(&st.Alert, "the run was "+t.ev.Interrupted+" before every source was read"),
+			pl(": the verdict rests on the evidence read before then; see Coverage"))
+	}
 	w := t.ev.Window
 	if !w.Start.IsZero() {
 		kv("window", sg(&st.Muted, "changes, traffic and metrics read from "+fmtStamp(w.Start)+" to "+t.when(w.End, w.Start)))

@@ -21,6 +21,9 @@ func (b *Bundle) CloudTrail() *CloudTrail { return &CloudTrail{b} }
 // lookup attribute; newest first; pages of MaxResults (default and maximum
 // 50).
 func (c *CloudTrail) LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, _ ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if len(in.LookupAttributes) > 1 {
 		return nil, fmt.Errorf("InvalidLookupAttributesException: LookupEvents takes at most one lookup attribute, got %d", len(in.LookupAttributes))
 	}

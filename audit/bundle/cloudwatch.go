@@ -22,6 +22,9 @@ func (b *Bundle) CloudWatch() *CloudWatch { return &CloudWatch{b} }
 // DescribeAlarms filters by AlarmNames, AlarmNamePrefix, StateValue and
 // AlarmTypes, as the API does; everything is returned in one page.
 func (c *CloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	outs, _, err := outputs[cloudwatch.DescribeAlarmsOutput](c.b, "cloudwatch", "DescribeAlarms")
 	if err != nil {
 		return nil, err
@@ -70,6 +73,9 @@ func (c *CloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.Describe
 // inclusive StartDate/EndDate range, sorts by ScanBy (newest first by
 // default) and pages by MaxRecords (default 100).
 func (c *CloudWatch) DescribeAlarmHistory(ctx context.Context, in *cloudwatch.DescribeAlarmHistoryInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmHistoryOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	outs, _, err := outputs[cloudwatch.DescribeAlarmHistoryOutput](c.b, "cloudwatch", "DescribeAlarmHistory")
 	if err != nil {
 		return nil, err
@@ -124,6 +130,9 @@ type recordedSeries struct {
 // first by default). Metric math is not evaluated: such queries come back
 // with StatusCode InternalError and a message.
 func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if in.StartTime == nil || in.EndTime == nil {
 		return nil, fmt.Errorf("GetMetricData: StartTime and EndTime are required")
 	}

@@ -57,6 +57,9 @@ func pageAll[T any](items []T, token *string, max *int32) ([]T, *string, error) 
 
 // DescribeVpnConnections by VpnConnectionIds and Filters.
 func (c *EC2) DescribeVpnConnections(ctx context.Context, in *ec2.DescribeVpnConnectionsInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpnConnectionsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeVpnConnections",
 		func(o *ec2.DescribeVpnConnectionsOutput) []ec2types.VpnConnection { return o.VpnConnections },
 		func(i *ec2types.VpnConnection) *string { return i.VpnConnectionId }, in.VpnConnectionIds, in.Filters)
@@ -68,6 +71,9 @@ func (c *EC2) DescribeVpnConnections(ctx context.Context, in *ec2.DescribeVpnCon
 
 // DescribeCustomerGateways by CustomerGatewayIds and Filters.
 func (c *EC2) DescribeCustomerGateways(ctx context.Context, in *ec2.DescribeCustomerGatewaysInput, _ ...func(*ec2.Options)) (*ec2.DescribeCustomerGatewaysOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeCustomerGateways",
 		func(o *ec2.DescribeCustomerGatewaysOutput) []ec2types.CustomerGateway { return o.CustomerGateways },
 		func(i *ec2types.CustomerGateway) *string { return i.CustomerGatewayId }, in.CustomerGatewayIds, in.Filters)
@@ -79,6 +85,9 @@ func (c *EC2) DescribeCustomerGateways(ctx context.Context, in *ec2.DescribeCust
 
 // DescribeVpnGateways by VpnGatewayIds and Filters.
 func (c *EC2) DescribeVpnGateways(ctx context.Context, in *ec2.DescribeVpnGatewaysInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpnGatewaysOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeVpnGateways",
 		func(o *ec2.DescribeVpnGatewaysOutput) []ec2types.VpnGateway { return o.VpnGateways },
 		func(i *ec2types.VpnGateway) *string { return i.VpnGatewayId }, in.VpnGatewayIds, in.Filters)
@@ -90,6 +99,9 @@ func (c *EC2) DescribeVpnGateways(ctx context.Context, in *ec2.DescribeVpnGatewa
 
 // DescribeAddresses by AllocationIds, PublicIps and Filters.
 func (c *EC2) DescribeAddresses(ctx context.Context, in *ec2.DescribeAddressesInput, _ ...func(*ec2.Options)) (*ec2.DescribeAddressesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeAddresses",
 		func(o *ec2.DescribeAddressesOutput) []ec2types.Address { return o.Addresses },
 		func(i *ec2types.Address) *string {
@@ -115,6 +127,9 @@ func (c *EC2) DescribeAddresses(ctx context.Context, in *ec2.DescribeAddressesIn
 
 // DescribeNetworkInterfaces by NetworkInterfaceIds and Filters.
 func (c *EC2) DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, _ ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeNetworkInterfaces",
 		func(o *ec2.DescribeNetworkInterfacesOutput) []ec2types.NetworkInterface { return o.NetworkInterfaces },
 		func(i *ec2types.NetworkInterface) *string { return i.NetworkInterfaceId }, in.NetworkInterfaceIds, in.Filters)
@@ -131,6 +146,9 @@ func (c *EC2) DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNet
 // DescribeInstances by InstanceIds and Filters; each matching instance
 // comes back in its recorded reservation.
 func (c *EC2) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	outs, _, err := outputs[ec2.DescribeInstancesOutput](c.b, "ec2", "DescribeInstances")
 	if err != nil {
 		return nil, err
@@ -167,6 +185,9 @@ func (c *EC2) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesIn
 
 // DescribeSecurityGroups by GroupIds, GroupNames and Filters.
 func (c *EC2) DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeSecurityGroups",
 		func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups },
 		func(i *ec2types.SecurityGroup) *string { return i.GroupId }, in.GroupIds, in.Filters)
@@ -191,6 +212,9 @@ func (c *EC2) DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecuri
 
 // DescribeSubnets by SubnetIds and Filters.
 func (c *EC2) DescribeSubnets(ctx context.Context, in *ec2.DescribeSubnetsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeSubnets",
 		func(o *ec2.DescribeSubnetsOutput) []ec2types.Subnet { return o.Subnets },
 		func(i *ec2types.Subnet) *string { return i.SubnetId }, in.SubnetIds, in.Filters)
@@ -206,6 +230,9 @@ func (c *EC2) DescribeSubnets(ctx context.Context, in *ec2.DescribeSubnetsInput,
 
 // DescribeVpcs by VpcIds and Filters.
 func (c *EC2) DescribeVpcs(ctx context.Context, in *ec2.DescribeVpcsInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeVpcs",
 		func(o *ec2.DescribeVpcsOutput) []ec2types.Vpc { return o.Vpcs },
 		func(i *ec2types.Vpc) *string { return i.VpcId }, in.VpcIds, in.Filters)
@@ -221,6 +248,9 @@ func (c *EC2) DescribeVpcs(ctx context.Context, in *ec2.DescribeVpcsInput, _ ...
 
 // DescribeRouteTables by RouteTableIds and Filters.
 func (c *EC2) DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTablesInput, _ ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeRouteTables",
 		func(o *ec2.DescribeRouteTablesOutput) []ec2types.RouteTable { return o.RouteTables },
 		func(i *ec2types.RouteTable) *string { return i.RouteTableId }, in.RouteTableIds, in.Filters)
@@ -236,6 +266,9 @@ func (c *EC2) DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTabl
 
 // DescribeNetworkAcls by NetworkAclIds and Filters.
 func (c *EC2) DescribeNetworkAcls(ctx context.Context, in *ec2.DescribeNetworkAclsInput, _ ...func(*ec2.Options)) (*ec2.DescribeNetworkAclsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeNetworkAcls",
 		func(o *ec2.DescribeNetworkAclsOutput) []ec2types.NetworkAcl { return o.NetworkAcls },
 		func(i *ec2types.NetworkAcl) *string { return i.NetworkAclId }, in.NetworkAclIds, in.Filters)
@@ -251,6 +284,9 @@ func (c *EC2) DescribeNetworkAcls(ctx context.Context, in *ec2.DescribeNetworkAc
 
 // DescribeFlowLogs by FlowLogIds and Filter (the API's singular name).
 func (c *EC2) DescribeFlowLogs(ctx context.Context, in *ec2.DescribeFlowLogsInput, _ ...func(*ec2.Options)) (*ec2.DescribeFlowLogsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeFlowLogs",
 		func(o *ec2.DescribeFlowLogsOutput) []ec2types.FlowLog { return o.FlowLogs },
 		func(i *ec2types.FlowLog) *string { return i.FlowLogId }, in.FlowLogIds, in.Filter)
@@ -266,6 +302,9 @@ func (c *EC2) DescribeFlowLogs(ctx context.Context, in *ec2.DescribeFlowLogsInpu
 
 // DescribeTransitGatewayAttachments by TransitGatewayAttachmentIds and Filters.
 func (c *EC2) DescribeTransitGatewayAttachments(ctx context.Context, in *ec2.DescribeTransitGatewayAttachmentsInput, _ ...func(*ec2.Options)) (*ec2.DescribeTransitGatewayAttachmentsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeTransitGatewayAttachments",
 		func(o *ec2.DescribeTransitGatewayAttachmentsOutput) []ec2types.TransitGatewayAttachment {
 			return o.TransitGatewayAttachments
@@ -284,6 +323,9 @@ func (c *EC2) DescribeTransitGatewayAttachments(ctx context.Context, in *ec2.Des
 
 // DescribeTransitGatewayRouteTables by TransitGatewayRouteTableIds and Filters.
 func (c *EC2) DescribeTransitGatewayRouteTables(ctx context.Context, in *ec2.DescribeTransitGatewayRouteTablesInput, _ ...func(*ec2.Options)) (*ec2.DescribeTransitGatewayRouteTablesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeTransitGatewayRouteTables",
 		func(o *ec2.DescribeTransitGatewayRouteTablesOutput) []ec2types.TransitGatewayRouteTable {
 			return o.TransitGatewayRouteTables
@@ -302,6 +344,9 @@ func (c *EC2) DescribeTransitGatewayRouteTables(ctx context.Context, in *ec2.Des
 
 // DescribeTransitGateways by TransitGatewayIds and Filters.
 func (c *EC2) DescribeTransitGateways(ctx context.Context, in *ec2.DescribeTransitGatewaysInput, _ ...func(*ec2.Options)) (*ec2.DescribeTransitGatewaysOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	items, err := selectItems(c.b, "DescribeTransitGateways",
 		func(o *ec2.DescribeTransitGatewaysOutput) []ec2types.TransitGateway { return o.TransitGateways },
 		func(i *ec2types.TransitGateway) *string { return i.TransitGatewayId }, in.TransitGatewayIds, in.Filters)

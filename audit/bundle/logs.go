@@ -224,6 +224,9 @@ func objectKey(d *json.Decoder) (string, error) {
 // term must occur in the message), and pages of Limit events (default and
 // maximum 10 000). The next token points into the file being read.
 func (l *Logs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	files, err := l.b.logFiles()
 	if err != nil {
 		return nil, err

@@ -17,6 +17,9 @@ func (b *Bundle) STS() *STS { return &STS{b} }
 
 // GetCallerIdentity returns the recorded identity (the first file's).
 func (c *STS) GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, _ ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	outs, _, err := outputs[sts.GetCallerIdentityOutput](c.b, "sts", "GetCallerIdentity")
 	if err != nil {
 		return nil, err
@@ -32,6 +35,9 @@ func (b *Bundle) AutoScaling() *AutoScaling { return &AutoScaling{b} }
 
 // DescribeAutoScalingInstances filters by InstanceIds.
 func (c *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	outs, _, err := outputs[autoscaling.DescribeAutoScalingInstancesOutput](c.b, "autoscaling", "DescribeAutoScalingInstances")
 	if err != nil {
 		return nil, err
@@ -53,6 +59,9 @@ func (c *AutoScaling) DescribeAutoScalingInstances(ctx context.Context, in *auto
 
 // DescribeAutoScalingGroups filters by AutoScalingGroupNames.
 func (c *AutoScaling) DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	outs, _, err := outputs[autoscaling.DescribeAutoScalingGroupsOutput](c.b, "autoscaling", "DescribeAutoScalingGroups")
 	if err != nil {
 		return nil, err

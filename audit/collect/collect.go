@@ -92,6 +92,11 @@ type collector struct {
 // evidence. Only a missing or unusable alarm is an error; every other
 // source that fails is reported in the evidence's coverage and the
 // collection goes on.
+//
+// When ctx ends (Ctrl-C, a timeout) after the incident is known, Collect
+// stops promptly and returns the evidence read so far with Interrupted
+// set to the context's cause, and no error: a partial report beats none.
+// Before that it returns the cause as the error.
 func Collect(ctx context.Context, c Clients, o Options) (*audit.Evidence, error) {
 	if o.Alarm == "" {
 		return nil, errors.New("no alarm name given")
@@ -106,6 +111,9 @@ func Collect(ctx context.Context, c Clients, o Options) (*audit.Evidence, error)
 		ev: &audit.Evidence{Account: o.Account, Region: o.Region, CollectedAt: o.Now.UTC()}}
 	k.identity(ctx)
 	if err := k.incident(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w before the alarm %q was read: there is nothing to report", context.Cause(ctx), o.Alarm)
+		}
 		return nil, err
 	}
 	ep := k.ev.Incident.Episode
@@ -132,14 +140,19 @@ func Collect(ctx context.Context, c Clients, o Options) (*audit.Evidence, error)
 	go func() { defer wg.Done(); metricsCov = k.metrics(ctx) }()
 	go func() { defer wg.Done(); trafficCov = k.traffic(ctx) }()
 	wg.Wait()
+	if ctx.Err() != nil && trafficCov.Status == audit.CoverageMissing && k.ev.Traffic.Records > 0 {
+		// The records read before the stop are in the evidence: say so.
+		trafficCov.Status = audit.CoveragePartial
+		trafficCov.Detail = fmt.Sprintf("%d records read before the run was stopped; %s", k.ev.Traffic.Records, trafficCov.Detail)
+	}
 	k.ev.Coverage = append(k.ev.Coverage, changesCov, trafficCov, metricsCov)
 
 	for key, n := range k.tally {
 		k.ev.Calls = append(k.ev.Calls, audit.Call{Service: key[0], Operation: key[1], Count: n})
 	}
 	audit.SortCalls(k.ev.Calls)
-	if err := ctx.Err(); err != nil {
-		return k.ev, err
+	if ctx.Err() != nil {
+		k.ev.Interrupted = context.Cause(ctx).Error()
 	}
 	return k.ev, nil
 }
@@ -183,6 +196,9 @@ func why(err error) string { return Why(err) }
 func Why(err error) string {
 	if bundle.IsNotInBundle(err) {
 		return err.Error()
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return "the run was stopped before this finished"
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {

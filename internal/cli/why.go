@@ -2,13 +2,10 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -48,6 +45,7 @@ Exit status: 0 when a report was produced (whatever the verdict), 1 on an error,
 			&cli.BoolFlag{Name: "redact", EnvVars: []string{"VPNAUDIT_REDACT"}, Usage: "replace account IDs, IP addresses, access key IDs and user names with stable tokens in the report, the chart and a --record bundle, for attachments shared outside the team"},
 			&cli.StringFlag{Name: "region", EnvVars: []string{"VPNAUDIT_REGION"}, Usage: "AWS region (default: the SDK's region chain)"},
 			&cli.StringFlag{Name: "profile", EnvVars: []string{"VPNAUDIT_PROFILE"}, Usage: "AWS shared-config profile"},
+			&cli.DurationFlag{Name: "timeout", EnvVars: []string{"VPNAUDIT_TIMEOUT"}, Usage: "stop collecting after `DURATION` and report from the evidence read by then, marked partial (default: no limit; Ctrl-C does the same at any time)"},
 			&cli.StringFlag{Name: "push-down", Value: "auto", EnvVars: []string{"VPNAUDIT_PUSH_DOWN"}, Usage: "where flow logs are aggregated: auto (chosen from the estimated volume), always (CloudWatch Logs Insights, or Athena for S3), never (read the records here)"},
 			&cli.StringFlag{Name: "athena-workgroup", Value: "primary", EnvVars: []string{"VPNAUDIT_ATHENA_WORKGROUP"}, Usage: "Athena `WORKGROUP` for queries over S3-delivered flow logs and CloudTrail"},
 			&cli.StringFlag{Name: "athena-database", EnvVars: []string{"VPNAUDIT_ATHENA_DATABASE"}, Usage: "Athena `DATABASE` holding the flow-log and CloudTrail tables (see the README's DDL); unset: Athena is not used"},
@@ -97,13 +95,18 @@ func why(c *cli.Context, env Env) error {
 			return usagef("--at: %v", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
-	defer stop()
+	if c.Duration("timeout") < 0 {
+		return usagef("--timeout %s: want a positive duration such as 90s or 5m", c.Duration("timeout"))
+	}
+	st := newStopper(c.Context, c.Duration("timeout"), env.Stderr)
+	defer st.stop()
+	ctx := st.ctx
 	src, err := openSource(ctx, c, env)
 	if err != nil {
 		return err
 	}
 	defer src.close()
+	st.atHardStop(src.abort)
 	opts := collect.Options{Alarm: alarm, Now: src.now, Lookback: c.Duration("lookback"), After: c.Duration("after"),
 		Region: src.region, Account: src.account, PushDown: pushDown,
 		Athena: collect.AthenaOptions{Workgroup: c.String("athena-workgroup"), Database: c.String("athena-database"),
@@ -129,10 +132,13 @@ func why(c *cli.Context, env Env) error {
 	ev, err := collect.Collect(ctx, src.clients, opts)
 	if err != nil {
 		src.abort()
-		if errors.Is(err, context.Canceled) {
-			return cli.Exit("interrupted", ExitError)
+		if ctx.Err() != nil {
+			return cli.Exit(err.Error(), ExitError)
 		}
 		return cli.Exit(live.Explain(err, c.String("profile")).Error(), ExitError)
+	}
+	if ev.Interrupted != "" {
+		fmt.Fprintf(env.Stderr, "vpnaudit: %s: the report is partial, from the evidence read before then\n", ev.Interrupted)
 	}
 	if err := src.finish(ev.Account); err != nil {
 		return cli.Exit(err.Error(), ExitError)
