@@ -92,6 +92,8 @@ func (k *collector) incident(ctx context.Context) error {
 
 	transitions, source, histErr := k.history(ctx, alarm)
 	switch {
+	case histErr != nil && len(transitions) > 0: // pagination stopped: the transitions read are used
+		k.cover("alarm-history", audit.CoveragePartial, "%d state transitions (%s); %v", len(transitions), source, histErr)
 	case histErr != nil:
 		k.cover("alarm-history", audit.CoverageMissing, "DescribeAlarmHistory failed: %s; the alarm's current state is used instead", why(histErr))
 	case len(transitions) == 0:
@@ -165,6 +167,7 @@ func (k *collector) similarAlarms(ctx context.Context) []string {
 	p := cloudwatch.NewDescribeAlarmsPaginator(k.c.CloudWatch, &cloudwatch.DescribeAlarmsInput{
 		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
 	})
+	guard := newPageGuard("CloudWatch", "DescribeAlarms")
 	for pages := 0; p.HasMorePages() && pages < 20; pages++ {
 		k.call("cloudwatch", "DescribeAlarms")
 		out, err := p.NextPage(ctx)
@@ -176,6 +179,9 @@ func (k *collector) similarAlarms(ctx context.Context) []string {
 		}
 		for _, a := range out.CompositeAlarms {
 			names = append(names, aws.ToString(a.AlarmName))
+		}
+		if guard.check(len(out.MetricAlarms)+len(out.CompositeAlarms), out.NextToken) != nil {
+			break // the names read so far are enough for a suggestion
 		}
 	}
 	return closest(k.o.Alarm, names, 3)
@@ -248,6 +254,7 @@ func (k *collector) history(ctx context.Context, alarm audit.Alarm) ([]audit.Tra
 		MaxRecords:      aws.Int32(100),
 	}
 	p := cloudwatch.NewDescribeAlarmHistoryPaginator(k.c.CloudWatch, in)
+	guard := newPageGuard("CloudWatch", "DescribeAlarmHistory")
 	var ts []audit.Transition
 	alarms := 0
 	for pages := 0; p.HasMorePages() && pages < historyPages; pages++ {
@@ -269,6 +276,9 @@ func (k *collector) history(ctx context.Context, alarm audit.Alarm) ([]audit.Tra
 		}
 		if alarms >= 2 {
 			break
+		}
+		if err := guard.check(len(out.AlarmHistoryItems), out.NextToken); err != nil {
+			return ts, "DescribeAlarmHistory", err
 		}
 	}
 	return ts, "DescribeAlarmHistory", nil
@@ -370,7 +380,7 @@ func (k *collector) alarmSeries(ctx context.Context, alarm audit.Alarm, ep audit
 	start := ep.BreachStartedAt.Add(-k.o.Lookback)
 	end := ep.FiredAt.Add(time.Duration(alarm.Metric.Period) * time.Second)
 	series, err := k.getMetrics(ctx, []wanted{{id: alarm.Metric, subject: alarmSubject(alarm), label: alarm.Metric.Name + " (the alarm's metric)"}}, start, end)
-	if err != nil || len(series) == 0 {
+	if err != nil && !isPaging(err) || len(series) == 0 {
 		return audit.Series{}, false
 	}
 	return series[0], true

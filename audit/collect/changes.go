@@ -26,6 +26,7 @@ func (k *collector) changes(ctx context.Context) audit.Coverage {
 		MaxResults:       aws.Int32(50),
 	}
 	p := cloudtrail.NewLookupEventsPaginator(k.c.CloudTrail, in)
+	guard := newPageGuard("CloudTrail", "LookupEvents")
 	var changes []audit.Change
 	undecodable := 0
 	pages := 0
@@ -53,6 +54,11 @@ func (k *collector) changes(ctx context.Context) audit.Coverage {
 			changes = append(changes, c)
 		}
 		k.progress("cloudtrail", "%d pages, %d changes", pages, len(changes))
+		if err := guard.check(len(out.Events), out.NextToken); err != nil {
+			k.ev.Changes = sortChanges(changes)
+			return audit.Coverage{Source: "cloudtrail", Status: audit.CoveragePartial,
+				Detail: fmt.Sprintf("%v (%d changes read in %d pages)", err, len(changes), pages)}
+		}
 	}
 	k.ev.Changes = sortChanges(changes)
 	detail := fmt.Sprintf("%d changes (ReadOnly=false) from %s to %s in %d LookupEvents pages", len(changes),

@@ -78,6 +78,7 @@ func (p *scoper) applianceByTraffic(ctx context.Context) (discovered, bool) {
 			EndTime:       aws.Int64(ep.FiredAt.UnixMilli()),
 		}
 		pg := cloudwatchlogs.NewFilterLogEventsPaginator(k.c.Logs, in)
+		guard := newPageGuard("CloudWatch Logs", "FilterLogEvents")
 		for pages := 0; pg.HasMorePages() && pages < discoveryPages; pages++ {
 			k.call("logs", "FilterLogEvents")
 			res, err := pg.NextPage(ctx)
@@ -128,6 +129,10 @@ func (p *scoper) applianceByTraffic(ctx context.Context) (discovered, bool) {
 				if end, ok := rec.End(); ok && end.After(t.last) {
 					t.last = end
 				}
+			}
+			if err := guard.check(len(res.Events), res.NextToken); err != nil {
+				p.gap("FilterLogEvents "+group, err)
+				break
 			}
 		}
 	}

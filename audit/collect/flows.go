@@ -169,6 +169,7 @@ func (k *collector) readGroup(ctx context.Context, agg *audit.FlowAggregator, fl
 			EndTime:        aws.Int64(w.End.UnixMilli()),
 		}
 		p := cloudwatchlogs.NewFilterLogEventsPaginator(k.c.Logs, in)
+		guard := newPageGuard("CloudWatch Logs", "FilterLogEvents")
 		pages := 0
 		for p.HasMorePages() {
 			k.call("logs", "FilterLogEvents")
@@ -186,6 +187,9 @@ func (k *collector) readGroup(ctx context.Context, agg *audit.FlowAggregator, fl
 				agg.Add(&rec, stream)
 			}
 			k.progress("flow-logs", "%s: %d pages", fl.LogGroup, pages)
+			if err := guard.check(len(out.Events), out.NextToken); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -26,7 +26,10 @@ type wanted struct {
 
 // getMetrics fetches the series in batches of at most 500 queries, paging
 // each batch, and returns them in the order asked (oldest point first).
+// When a batch's pagination had to be stopped (a *PagingError), the series
+// read so far are returned with the error.
 func (k *collector) getMetrics(ctx context.Context, ws []wanted, start, end time.Time) ([]audit.Series, error) {
+	var stopped error
 	out := make([]audit.Series, len(ws))
 	for i, w := range ws {
 		out[i] = audit.Series{ID: w.id, Subject: w.subject, Label: w.label}
@@ -42,6 +45,7 @@ func (k *collector) getMetrics(ctx context.Context, ws []wanted, start, end time
 			in.MetricDataQueries = append(in.MetricDataQueries, query(fmt.Sprintf("m%d", i), ws[i].id))
 		}
 		p := cloudwatch.NewGetMetricDataPaginator(k.c.CloudWatch, in)
+		guard := newPageGuard("CloudWatch", "GetMetricData")
 		for p.HasMorePages() {
 			k.call("cloudwatch", "GetMetricData")
 			page, err := p.NextPage(ctx)
@@ -59,13 +63,17 @@ func (k *collector) getMetrics(ctx context.Context, ws []wanted, start, end time
 					}
 				}
 			}
+			if err := guard.check(len(page.MetricDataResults), page.NextToken); err != nil {
+				stopped = err
+				break
+			}
 		}
 	}
 	for i := range out {
 		pts := out[i].Points
 		sort.SliceStable(pts, func(a, b int) bool { return pts[a].Time.Before(pts[b].Time) })
 	}
-	return out, nil
+	return out, stopped
 }
 
 func query(id string, m audit.MetricID) cwtypes.MetricDataQuery {
@@ -151,7 +159,7 @@ func (k *collector) metrics(ctx context.Context) audit.Coverage {
 	ws := k.wantedMetrics()
 	k.progress("metrics", "fetching %d metric series", len(ws))
 	series, err := k.getMetrics(ctx, ws, k.ev.Window.Start, k.ev.Window.End)
-	if err != nil {
+	if err != nil && !isPaging(err) {
 		return audit.Coverage{Source: "metrics", Status: audit.CoverageMissing,
 			Detail: fmt.Sprintf("GetMetricData failed: %s; only the alarm's own metric is known", why(err))}
 	}
@@ -167,6 +175,10 @@ func (k *collector) metrics(ctx context.Context) audit.Coverage {
 		k.ev.Metrics = append(k.ev.Metrics, s)
 	}
 	total := len(series)
+	if err != nil { // a paging error: what was read is used
+		return audit.Coverage{Source: "metrics", Status: audit.CoveragePartial,
+			Detail: fmt.Sprintf("%d of %d series have datapoints; %v", total-empty, total, err)}
+	}
 	if empty == 0 {
 		return audit.Coverage{Source: "metrics", Status: audit.CoverageOK, Detail: fmt.Sprintf("%d series with datapoints", total)}
 	}

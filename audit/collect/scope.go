@@ -435,6 +435,7 @@ func (p *scoper) lastHolder(ctx context.Context, ip, alloc string) (holder, bool
 		EndTime:          aws.Time(k.o.Now),
 	}
 	pg := cloudtrail.NewLookupEventsPaginator(k.c.CloudTrail, in)
+	guard := newPageGuard("CloudTrail", "LookupEvents")
 	for pages := 0; pg.HasMorePages() && pages < associationPages; pages++ {
 		k.call("cloudtrail", "LookupEvents")
 		out, err := pg.NextPage(ctx)
@@ -454,6 +455,10 @@ func (p *scoper) lastHolder(ctx context.Context, ip, alloc string) (holder, bool
 			if req.AllocationId == alloc || req.PublicIp == ip {
 				return holder{instance: req.InstanceId, eni: req.NetworkInterfaceId, association: resp.AssociationId, eventID: c.EventID, at: c.Time}, true
 			}
+		}
+		if err := guard.check(len(out.Events), out.NextToken); err != nil {
+			p.gap("LookupEvents AssociateAddress", err)
+			return holder{}, false
 		}
 	}
 	return holder{}, false
