@@ -8,4 +8,9 @@
 // asked for; FilterLogEvents files are streamed event by event. A question
 // the bundle has no file for returns a *NotInBundleError, which the
 // collector reports as missing coverage.
+//
+// Delivered objects live under s3/: the object s3://BUCKET/KEY is the file
+// s3/BUCKET/KEY, byte for byte (what --record writes); a file directly
+// under s3/ is found by its name in any bucket (see [S3]). Athena calls
+// replay from athena/*.json (see [Athena]).
 package bundle

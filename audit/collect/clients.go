@@ -3,11 +3,13 @@ package collect
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -60,7 +62,22 @@ type AutoScalingAPI interface {
 	DescribeAutoScalingInstances(context.Context, *autoscaling.DescribeAutoScalingInstancesInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
 }
 
-// Clients are the clients a collection uses. STS and AutoScaling may be nil.
+// S3API lists and reads the objects of flow logs delivered to S3.
+type S3API interface {
+	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// AthenaAPI runs the SELECT queries of push-down (see athena.go) over flow
+// logs and CloudTrail delivered to S3.
+type AthenaAPI interface {
+	StartQueryExecution(context.Context, *athena.StartQueryExecutionInput, ...func(*athena.Options)) (*athena.StartQueryExecutionOutput, error)
+	GetQueryExecution(context.Context, *athena.GetQueryExecutionInput, ...func(*athena.Options)) (*athena.GetQueryExecutionOutput, error)
+	GetQueryResults(context.Context, *athena.GetQueryResultsInput, ...func(*athena.Options)) (*athena.GetQueryResultsOutput, error)
+}
+
+// Clients are the clients a collection uses. STS, AutoScaling, S3 and
+// Athena may be nil (not available).
 type Clients struct {
 	CloudWatch  CloudWatchAPI
 	CloudTrail  CloudTrailAPI
@@ -68,4 +85,6 @@ type Clients struct {
 	EC2         EC2API
 	STS         STSAPI
 	AutoScaling AutoScalingAPI
+	S3          S3API
+	Athena      AthenaAPI
 }

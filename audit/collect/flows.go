@@ -42,7 +42,8 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 	}
 	agg := audit.NewFlowAggregator(k.ev.Scope, ifaces)
 	var logs []audit.FlowLog
-	var problems []string
+	var problems, notes []string
+	var fromS3 []audit.Traffic // aggregated apart (S3 objects, Athena), merged below
 	covered := map[string]bool{}
 	read := 0
 	for _, fl := range out.FlowLogs {
@@ -70,6 +71,19 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 		switch {
 		case aws.ToString(fl.FlowLogStatus) != "" && aws.ToString(fl.FlowLogStatus) != "ACTIVE":
 			problems = append(problems, fmt.Sprintf("%s is %s", info.ID, aws.ToString(fl.FlowLogStatus)))
+		case info.DestinationType == "s3":
+			r, err := k.readS3(ctx, fl, info, enis)
+			notes, problems = append(notes, r.notes...), append(problems, r.problems...)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s (%s): %s", info.ID, info.Destination, why(err)))
+				break
+			}
+			fromS3 = append(fromS3, r.traffic)
+			info.Read = true
+			read++
+			for _, e := range enis {
+				covered[e] = true
+			}
 		case info.DestinationType != "cloud-watch-logs":
 			problems = append(problems, fmt.Sprintf("%s delivers to %s (%s): not read — vpnaudit reads flow logs from CloudWatch Logs; include the delivered objects in a bundle under s3/", info.ID, info.DestinationType, info.Destination))
 		case k.ev.Account != "" && strings.Contains(info.Destination, ":logs:") && !strings.Contains(info.Destination, ":"+k.ev.Account+":"):
@@ -95,7 +109,7 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 		}
 		logs = append(logs, info)
 	}
-	t := agg.Traffic()
+	t := mergeTraffic(agg.Traffic(), fromS3...)
 	t.FlowLogs = logs
 	k.ev.Traffic = t
 
@@ -128,6 +142,9 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 	if len(problems) > 0 {
 		cov.Status = audit.CoveragePartial
 		cov.Detail += "; " + strings.Join(problems, "; ")
+	}
+	if len(notes) > 0 {
+		cov.Detail += "; " + strings.Join(notes, "; ")
 	}
 	return cov
 }

@@ -10,12 +10,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
@@ -101,5 +103,11 @@ func Clients(cfg aws.Config, o Options) collect.Clients {
 		EC2:         ec2.NewFromConfig(cfg, func(c *ec2.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 		STS:         sts.NewFromConfig(cfg, func(c *sts.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 		AutoScaling: autoscaling.NewFromConfig(cfg, func(c *autoscaling.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
+		// A custom endpoint (an emulator) takes path-style bucket addresses.
+		S3: s3.NewFromConfig(cfg, func(c *s3.Options) {
+			c.APIOptions = append(c.APIOptions, stack...)
+			c.UsePathStyle = cfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+		}),
+		Athena: athena.NewFromConfig(cfg, func(c *athena.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 	}
 }

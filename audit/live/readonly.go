@@ -2,9 +2,12 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -13,8 +16,10 @@ import (
 var readPrefixes = []string{"Describe", "Get", "List", "Lookup", "Filter", "Search"}
 
 // readExact are reads whose names do not say so: a Logs Insights query
-// only reads log events.
-var readExact = map[string]bool{"StartQuery": true}
+// only reads log events; an Athena query execution reads data the account
+// already holds (its results go to the workgroup's output location), and
+// is let through only when its query is a single SELECT (checkAthenaQuery).
+var readExact = map[string]bool{"StartQuery": true, "StartQueryExecution": true}
 
 // IsRead reports whether an operation is allowed to leave the process.
 func IsRead(operation string) bool {
@@ -32,10 +37,72 @@ func IsRead(operation string) bool {
 // RefusedError is returned for an operation that is not a read.
 type RefusedError struct {
 	Service, Operation string
+	// Reason, when set, says why a read-named call was refused.
+	Reason string
 }
 
 func (e *RefusedError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("vpnaudit is read-only: it refused to call %s %s: %s", e.Service, e.Operation, e.Reason)
+	}
 	return fmt.Sprintf("vpnaudit is read-only: it refused to call %s %s", e.Service, e.Operation)
+}
+
+// CheckAthenaQuery accepts a query only if it is one SELECT statement:
+// after comments, it starts with SELECT and holds no semicolon outside
+// string literals and quoted identifiers other than one at its end. DDL,
+// INSERT, CREATE TABLE AS, UNLOAD, MERGE and several statements are
+// refused.
+func CheckAthenaQuery(q string) error {
+	var code strings.Builder // the query without comments and literals
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			for i < len(q) && q[i] != '\n' {
+				i++
+			}
+			code.WriteByte(' ')
+		case c == '/' && i+1 < len(q) && q[i+1] == '*':
+			end := strings.Index(q[i+2:], "*/")
+			if end < 0 {
+				return errors.New("the Athena query has an unterminated comment")
+			}
+			i += 2 + end + 1
+			code.WriteByte(' ')
+		case c == '\'' || c == '"' || c == '`':
+			j := i + 1
+			for ; j < len(q); j++ {
+				if q[j] == c {
+					if j+1 < len(q) && q[j+1] == c { // a doubled quote is part of the literal
+						j++
+						continue
+					}
+					break
+				}
+			}
+			if j >= len(q) {
+				return errors.New("the Athena query has an unterminated quoted string")
+			}
+			i = j
+			code.WriteString(" x ")
+		default:
+			code.WriteByte(c)
+		}
+	}
+	text := strings.TrimSpace(code.String())
+	text = strings.TrimSpace(strings.TrimSuffix(text, ";"))
+	if strings.Contains(text, ";") {
+		return errors.New("the Athena query holds more than one statement")
+	}
+	words := strings.FieldsFunc(text, func(r rune) bool { return r == '(' || r == ')' || r == ' ' || r == '\t' || r == '\r' || r == '\n' })
+	first := ""
+	if len(words) > 0 {
+		first = strings.ToUpper(words[0])
+	}
+	if first != "SELECT" {
+		return fmt.Errorf("the Athena query is not a SELECT (it starts with %q)", first)
+	}
+	return nil
 }
 
 // readOnlyID names the middleware in client stacks.
@@ -49,6 +116,11 @@ func addReadOnly(stack *middleware.Stack) error {
 			op := middleware.GetOperationName(ctx)
 			if !IsRead(op) {
 				return middleware.InitializeOutput{}, middleware.Metadata{}, &RefusedError{Service: middleware.GetServiceID(ctx), Operation: op}
+			}
+			if in, ok := in.Parameters.(*athena.StartQueryExecutionInput); ok {
+				if err := CheckAthenaQuery(aws.ToString(in.QueryString)); err != nil {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, &RefusedError{Service: middleware.GetServiceID(ctx), Operation: op, Reason: err.Error()}
+				}
 			}
 			return next.HandleInitialize(ctx, in)
 		}), middleware.Before)

@@ -12,12 +12,14 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vpnaudit/vpnaudit/audit/bundle"
@@ -87,11 +89,55 @@ func TestIsRead(t *testing.T) {
 		{"Search", false},
 		{"", false},
 		{"describeInstances", false},
-		{"StartQueryExecution", false},
+		// Athena and S3: a query execution is let through (its query is
+		// checked separately, see TestCheckAthenaQuery); writes are not.
+		{"StartQueryExecution", true},
+		{"GetQueryExecution", true},
+		{"ListObjectsV2", true},
+		{"GetObject", true},
+		{"StopQueryExecution", false},
+		{"CreateNamedQuery", false},
+		{"PutObject", false},
+		{"DeleteObject", false},
+		{"DeleteObjects", false},
+		{"PutBucketPolicy", false},
 	} {
 		if got := live.IsRead(tc.op); got != tc.want {
 			t.Errorf("IsRead(%q) = %v, want %v", tc.op, got, tc.want)
 		}
+	}
+}
+
+func TestCheckAthenaQuery(t *testing.T) {
+	for _, tc := range []struct {
+		name, query string
+		ok          bool
+	}{
+		{"select", "SELECT kind, count(*) FROM \"db\".\"flows\" WHERE day IN ('2026/11/03') GROUP BY kind", true},
+		{"lowercase and a final semicolon", "select 1;", true},
+		{"leading comment", "-- vpnaudit\nSELECT 1", true},
+		{"block comment", "/* DROP TABLE x; */ SELECT 1", true},
+		{"subquery", "SELECT k FROM (SELECT 1 AS k)", true},
+		{"semicolon in a literal", "SELECT ';DROP TABLE x' AS s", true},
+		{"doubled quote in a literal", "SELECT 'it''s; fine'", true},
+		{"parenthesised", "(SELECT 1)", true},
+		{"drop", "DROP TABLE flows", false},
+		{"two statements", "SELECT 1; DROP TABLE flows", false},
+		{"statement after a comment", "SELECT 1 -- x\n; DROP TABLE flows", false},
+		{"ctas", "CREATE TABLE t AS SELECT 1", false},
+		{"insert", "INSERT INTO t SELECT 1", false},
+		{"unload", "UNLOAD (SELECT 1) TO 's3://b/' WITH (format = 'TEXTFILE')", false},
+		{"msck", "MSCK REPAIR TABLE flows", false},
+		{"empty", "", false},
+		{"unterminated literal", "SELECT 'x", false},
+		{"unterminated comment", "SELECT 1 /* x", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := live.CheckAthenaQuery(tc.query)
+			if (err == nil) != tc.ok {
+				t.Errorf("CheckAthenaQuery(%q) = %v, want ok=%v", tc.query, err, tc.ok)
+			}
+		})
 	}
 }
 
@@ -163,6 +209,8 @@ func TestMutatingCallsNeverLeaveTheProcess(t *testing.T) {
 	ct := c.CloudTrail.(*cloudtrail.Client)
 	logs := c.Logs.(*cloudwatchlogs.Client)
 	asg := c.AutoScaling.(*autoscaling.Client)
+	s3c := c.S3.(*s3.Client)
+	ath := c.Athena.(*athena.Client)
 	ctx := context.Background()
 	ids := []string{"i-0123456789abcdef0"}
 
@@ -204,6 +252,30 @@ func TestMutatingCallsNeverLeaveTheProcess(t *testing.T) {
 			_, err := logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/vpc/flow-logs")})
 			return err
 		}},
+		{"S3", "DeleteObject", func() error {
+			_, err := s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("flow-logs"), Key: aws.String("AWSLogs/x.log.gz")})
+			return err
+		}},
+		{"S3", "PutObject", func() error {
+			_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("flow-logs"), Key: aws.String("x"), Body: strings.NewReader("x")})
+			return err
+		}},
+		{"Athena", "StopQueryExecution", func() error {
+			_, err := ath.StopQueryExecution(ctx, &athena.StopQueryExecutionInput{QueryExecutionId: aws.String("q-1")})
+			return err
+		}},
+		{"Athena", "StartQueryExecution", func() error {
+			_, err := ath.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: aws.String("DROP TABLE flows")})
+			return err
+		}},
+		{"Athena", "StartQueryExecution", func() error {
+			_, err := ath.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: aws.String("SELECT 1; DROP TABLE flows")})
+			return err
+		}},
+		{"Athena", "StartQueryExecution", func() error {
+			_, err := ath.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: aws.String("CREATE TABLE t AS SELECT * FROM flows")})
+			return err
+		}},
 		{"Auto Scaling", "SetDesiredCapacity", func() error {
 			_, err := asg.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("vpn"), DesiredCapacity: aws.Int32(0)})
 			return err
@@ -218,7 +290,11 @@ func TestMutatingCallsNeverLeaveTheProcess(t *testing.T) {
 			if refused.Service != tc.service || refused.Operation != tc.op {
 				t.Errorf("refused %q %q, want %q %q", refused.Service, refused.Operation, tc.service, tc.op)
 			}
-			if want := "vpnaudit is read-only: it refused to call " + tc.service + " " + tc.op; !strings.HasSuffix(err.Error(), want) {
+			want := "vpnaudit is read-only: it refused to call " + tc.service + " " + tc.op
+			if refused.Reason != "" {
+				want += ": " + refused.Reason
+			}
+			if !strings.HasSuffix(err.Error(), want) {
 				t.Errorf("message %q, want it to end in %q", err.Error(), want)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
@@ -85,6 +88,10 @@ func (r *Recorder) add(stack *middleware.Stack) error {
 				}
 				return out, md, err
 			}
+			if service == "s3" && op == "GetObject" {
+				r.teeObject(in.Parameters, out.Result)
+				return out, md, err
+			}
 			r.write(service, op, in.Parameters, out.Result)
 			return out, md, err
 		}), middleware.After)
@@ -117,6 +124,87 @@ func (r *Recorder) write(service, op string, input, output any) {
 	}
 	if err != nil && r.err == nil {
 		r.err = fmt.Errorf("record %s %s: %w", service, op, err)
+	}
+}
+
+// teeObject records an S3 object as it is read: the body the caller reads
+// is copied, byte for byte, to s3/BUCKET/KEY in the bundle (the layout the
+// replay reads, see the bundle package), so the replay reads exactly what
+// the live run read. An object the caller does not read to its end is not
+// kept: a truncated copy would not be what S3 holds.
+func (r *Recorder) teeObject(input, output any) {
+	in, ok := input.(*s3.GetObjectInput)
+	out, ok2 := output.(*s3.GetObjectOutput)
+	if !ok || !ok2 || out.Body == nil {
+		return
+	}
+	bucket, key := aws.ToString(in.Bucket), aws.ToString(in.Key)
+	dir := filepath.Join(r.tmp, "s3", bucket)
+	path := filepath.Join(dir, filepath.FromSlash(key))
+	if bucket == "" || strings.ContainsAny(bucket, `/\`) || bucket == "." || bucket == ".." ||
+		!strings.HasPrefix(path, dir+string(filepath.Separator)) {
+		r.setErr(fmt.Errorf("record s3 GetObject: the object s3://%s/%s has no safe file name in a bundle", bucket, key))
+		return
+	}
+	f, err := func() (*os.File, error) {
+		r.mu.Lock() // directories are shared with the other calls' files
+		defer r.mu.Unlock()
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	}()
+	if err != nil {
+		r.setErr(fmt.Errorf("record s3 GetObject: %w", err))
+		return
+	}
+	out.Body = &teeBody{ReadCloser: out.Body, f: f, r: r}
+}
+
+// teeBody copies what is read from an object's body to its bundle file.
+type teeBody struct {
+	io.ReadCloser
+	f    *os.File
+	r    *Recorder
+	eof  bool
+	werr error
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if n > 0 && t.werr == nil {
+		_, t.werr = t.f.Write(p[:n])
+	}
+	if err == io.EOF {
+		t.eof = true
+	}
+	return n, err
+}
+
+func (t *teeBody) Close() error {
+	err := t.ReadCloser.Close()
+	if t.f == nil {
+		return err
+	}
+	cerr := t.f.Close()
+	if t.werr == nil {
+		t.werr = cerr
+	}
+	if !t.eof || t.werr != nil {
+		os.Remove(t.f.Name())
+	}
+	if t.werr != nil {
+		t.r.setErr(fmt.Errorf("record s3 GetObject: %w", t.werr))
+	}
+	t.f = nil
+	return err
+}
+
+func (r *Recorder) setErr(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
 	}
 }
 

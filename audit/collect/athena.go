@@ -1,0 +1,346 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+	athenatypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
+
+	"github.com/vpnaudit/vpnaudit/audit"
+	"github.com/vpnaudit/vpnaudit/audit/flowlog"
+)
+
+// Push-down of flow logs delivered to S3 to Athena.
+//
+// One SELECT per flow log runs against the flow table (the README gives
+// its DDL: one column per field of the flow log's format, "-" replaced by
+// "_", partitioned by region and day with partition projection). It
+// filters on the partitions of the window's days, on the flow log's own
+// objects ("$path" holds its ID), on the path's ENIs and on the window, and
+// classifies and counts server-side exactly as audit.FlowAggregator does
+// record by record: per minute, ENI, class (ipsec, cross-vpn, other),
+// direction, tunnel endpoint and action; NODATA and SKIPDATA per ENI and
+// window. The rows come back into the same audit.Traffic, so correlation
+// cannot tell the paths apart; only the records of ENIs off the path are
+// not counted (they are not read at all).
+//
+// Queries are polled with GetQueryExecution, backing off from 250 ms to
+// 5 s, until SUCCEEDED, FAILED or CANCELLED or the run's context ends, and
+// their results paged with GetQueryResults (the first row of the first
+// page is the header). Every query vpnaudit sends is one SELECT; the live
+// clients refuse anything else before it leaves the process.
+
+// Athena polling back-off.
+const (
+	athenaFirstPoll = 250 * time.Millisecond
+	athenaMaxPoll   = 5 * time.Second
+)
+
+// athenaSleep waits d or until ctx ends; tests replaying recorded polls
+// replace it.
+var athenaSleep = func(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// runQuery runs one SELECT to completion and returns its rows without the
+// header, and the bytes Athena scanned.
+func (k *collector) runQuery(ctx context.Context, query string) ([][]string, int64, error) {
+	o := k.o.Athena
+	in := &athena.StartQueryExecutionInput{
+		QueryString:           aws.String(query),
+		QueryExecutionContext: &athenatypes.QueryExecutionContext{Database: aws.String(o.Database)},
+	}
+	if o.Workgroup != "" {
+		in.WorkGroup = aws.String(o.Workgroup)
+	}
+	if o.OutputLocation != "" {
+		in.ResultConfiguration = &athenatypes.ResultConfiguration{OutputLocation: aws.String(o.OutputLocation)}
+	}
+	k.call("athena", "StartQueryExecution")
+	start, err := k.c.Athena.StartQueryExecution(ctx, in)
+	if err != nil {
+		return nil, 0, err
+	}
+	id := aws.ToString(start.QueryExecutionId)
+	var scanned int64
+	for wait := athenaFirstPoll; ; wait = min(wait*2, athenaMaxPoll) {
+		k.call("athena", "GetQueryExecution")
+		out, err := k.c.Athena.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(id)})
+		if err != nil {
+			return nil, 0, err
+		}
+		qe := out.QueryExecution
+		if qe == nil || qe.Status == nil {
+			return nil, 0, fmt.Errorf("GetQueryExecution of %s returned no status", id)
+		}
+		if qe.Statistics != nil {
+			scanned = aws.ToInt64(qe.Statistics.DataScannedInBytes)
+		}
+		state := qe.Status.State
+		if state == athenatypes.QueryExecutionStateSucceeded {
+			break
+		}
+		if state == athenatypes.QueryExecutionStateFailed || state == athenatypes.QueryExecutionStateCancelled {
+			reason := aws.ToString(qe.Status.StateChangeReason)
+			if reason == "" && qe.Status.AthenaError != nil {
+				reason = aws.ToString(qe.Status.AthenaError.ErrorMessage)
+			}
+			return nil, scanned, fmt.Errorf("Athena query %s %s: %s", id, strings.ToLower(string(state)), reason)
+		}
+		k.progress("flow-logs", "Athena query %s %s", id, strings.ToLower(string(state)))
+		if err := athenaSleep(ctx, wait); err != nil {
+			return nil, scanned, err
+		}
+	}
+	var rows [][]string
+	p := athena.NewGetQueryResultsPaginator(k.c.Athena, &athena.GetQueryResultsInput{QueryExecutionId: aws.String(id)})
+	header := true
+	for p.HasMorePages() {
+		k.call("athena", "GetQueryResults")
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, scanned, err
+		}
+		if out.ResultSet == nil {
+			continue
+		}
+		for _, r := range out.ResultSet.Rows {
+			if header {
+				header = false
+				continue
+			}
+			row := make([]string, len(r.Data))
+			for i, d := range r.Data {
+				row[i] = aws.ToString(d.VarCharValue)
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, scanned, nil
+}
+
+// athenaFlows aggregates one flow log's records of the window with Athena.
+func (k *collector) athenaFlows(ctx context.Context, info audit.FlowLog, format flowlog.Format, enis []string) (audit.Traffic, int64, error) {
+	q, err := k.flowQuery(info, format, enis)
+	if err != nil {
+		return audit.Traffic{}, 0, err
+	}
+	rows, scanned, err := k.runQuery(ctx, q)
+	if err != nil {
+		return audit.Traffic{}, scanned, err
+	}
+	t, err := flowRows(rows, info.ID)
+	return t, scanned, err
+}
+
+// flowColumns are the result columns of flowQuery, in order.
+var flowColumns = []string{"kind", "interface_id", "class", "direction", "peer", "action", "t0", "t1", "records", "packets", "bytes", "first_start", "last_end"}
+
+// sqlString quotes s as an SQL string literal.
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// sqlIdent quotes s as an SQL identifier.
+func sqlIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func sqlList(vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = sqlString(v)
+	}
+	return "(" + strings.Join(q, ", ") + ")"
+}
+
+// inPrefixes is an SQL predicate: column's address is in one of cidrs.
+func inPrefixes(column string, cidrs []string) string {
+	var ors []string
+	for _, c := range normalPrefixes(cidrs) {
+		ors = append(ors, fmt.Sprintf("contains(%s, TRY_CAST(%s AS IPADDRESS))", sqlString(c), column))
+	}
+	if len(ors) == 0 {
+		return "false"
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// normalPrefixes reads CIDRs and addresses as the aggregator does.
+func normalPrefixes(cidrs []string) []string {
+	var out []string
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			out = append(out, p.Masked().String())
+		} else if ip, err := netip.ParseAddr(c); err == nil {
+			out = append(out, netip.PrefixFrom(ip, ip.BitLen()).String())
+		}
+	}
+	return out
+}
+
+// flowQuery builds the SELECT of one flow log (see the file comment).
+func (k *collector) flowQuery(info audit.FlowLog, format flowlog.Format, enis []string) (string, error) {
+	col := func(field string) string {
+		if format.Index(field) < 0 {
+			return "NULL"
+		}
+		return sqlIdent(strings.ReplaceAll(field, "-", "_"))
+	}
+	if format.Index("interface-id") < 0 || format.Index("start") < 0 {
+		return "", errors.New("its format has no interface-id or start field, which the Athena query needs")
+	}
+	scope := k.ev.Scope
+	var tunnels []string
+	for _, t := range scope.Tunnels {
+		if ip, err := netip.ParseAddr(t.OutsideIP); err == nil {
+			tunnels = append(tunnels, ip.String())
+		}
+	}
+	sort.Strings(tunnels)
+	src, dst, proto, sport, dport := col("srcaddr"), col("dstaddr"), col("protocol"), col("srcport"), col("dstport")
+	status := fmt.Sprintf("%s IN ('NODATA', 'SKIPDATA')", col("log-status"))
+	ike := fmt.Sprintf("(%s = 50 OR %s = 17 AND (%s IN (500, 4500) OR %s IN (500, 4500)))", proto, proto, sport, dport)
+	ipsecOut, ipsecIn := "false", "false"
+	if len(tunnels) > 0 {
+		ipsecOut = fmt.Sprintf("%s AND %s IN %s", ike, dst, sqlList(tunnels))
+		ipsecIn = fmt.Sprintf("%s AND %s IN %s", ike, src, sqlList(tunnels))
+	}
+	toAWS := fmt.Sprintf("%s AND %s", inPrefixes(src, scope.CustomerSide), inPrefixes(dst, scope.AWSSide))
+	toCustomer := fmt.Sprintf("%s AND %s", inPrefixes(src, scope.AWSSide), inPrefixes(dst, scope.CustomerSide))
+	// "other" traffic: the record's flow-direction, else egress when the
+	// source is one of the interface's own addresses.
+	var own []string
+	for _, i := range k.flowInterfaces {
+		var addrs []string
+		for _, a := range i.Addresses {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				addrs = append(addrs, ip.String())
+			}
+		}
+		if len(addrs) > 0 {
+			own = append(own, fmt.Sprintf("%s = %s AND %s IN %s", col("interface-id"), sqlString(i.ID), src, sqlList(addrs)))
+		}
+	}
+	otherDir := "'ingress'"
+	if len(own) > 0 {
+		otherDir = fmt.Sprintf("CASE WHEN %s THEN 'egress' ELSE 'ingress' END", strings.Join(own, " OR "))
+	}
+	if format.Index("flow-direction") >= 0 {
+		otherDir = fmt.Sprintf("COALESCE(NULLIF(%s, '-'), %s)", col("flow-direction"), otherDir)
+	}
+
+	w := k.ev.Window
+	interval := time.Duration(info.Interval) * time.Second
+	var days []string
+	for d := w.Start.Add(-5 * time.Minute).UTC().Truncate(24 * time.Hour); !d.After(w.End.Add(interval + objectLateness)); d = d.Add(24 * time.Hour) {
+		days = append(days, d.Format("2006/01/02"))
+	}
+	o := k.o.Athena
+	table := sqlIdent(o.FlowTable)
+	if !strings.Contains(o.FlowTable, ".") {
+		table = sqlIdent(o.Database) + "." + table
+	} else {
+		db, tb, _ := strings.Cut(o.FlowTable, ".")
+		table = sqlIdent(db) + "." + sqlIdent(tb)
+	}
+	lo, hi := (w.Start.UnixMilli()+999)/1000, w.End.UnixMilli()/1000
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT %s,\n", strings.Join(flowColumns[:8], ", "))
+	b.WriteString("  count(*) AS records, sum(packets) AS packets, sum(bytes) AS bytes, min(s) AS first_start, max(e) AS last_end\n")
+	b.WriteString("FROM (\n  SELECT\n")
+	fmt.Fprintf(&b, "    CASE WHEN %s THEN %s ELSE 'OK' END AS kind,\n", status, col("log-status"))
+	fmt.Fprintf(&b, "    %s AS interface_id,\n", col("interface-id"))
+	fmt.Fprintf(&b, "    CASE WHEN %s THEN '' WHEN %s THEN 'ipsec' WHEN %s THEN 'ipsec' WHEN %s THEN 'cross-vpn' WHEN %s THEN 'cross-vpn' ELSE 'other' END AS class,\n",
+		status, ipsecOut, ipsecIn, toAWS, toCustomer)
+	fmt.Fprintf(&b, "    CASE WHEN %s THEN '' WHEN %s THEN 'egress' WHEN %s THEN 'ingress' WHEN %s THEN 'to-aws' WHEN %s THEN 'to-customer' ELSE %s END AS direction,\n",
+		status, ipsecOut, ipsecIn, toAWS, toCustomer, otherDir)
+	fmt.Fprintf(&b, "    CASE WHEN %s THEN '' WHEN %s THEN %s WHEN %s THEN %s ELSE '' END AS peer,\n", status, ipsecOut, dst, ipsecIn, src)
+	fmt.Fprintf(&b, "    CASE WHEN %s THEN '' ELSE COALESCE(NULLIF(%s, '-'), '') END AS action,\n", status, col("action"))
+	fmt.Fprintf(&b, "    CASE WHEN %s THEN %s ELSE %s - %s %% 60 END AS t0,\n", status, col("start"), col("start"), col("start"))
+	fmt.Fprintf(&b, "    CASE WHEN %s THEN %s ELSE 0 END AS t1,\n", status, col("end"))
+	fmt.Fprintf(&b, "    %s AS packets, %s AS bytes, %s AS s, %s AS e\n", col("packets"), col("bytes"), col("start"), col("end"))
+	fmt.Fprintf(&b, "  FROM %s\n", table)
+	fmt.Fprintf(&b, "  WHERE region = %s AND day IN %s\n", sqlString(k.ev.Region), sqlList(days))
+	fmt.Fprintf(&b, "    AND strpos(\"$path\", %s) > 0\n", sqlString("_"+info.ID+"_"))
+	fmt.Fprintf(&b, "    AND %s IN %s\n", col("interface-id"), sqlList(enis))
+	fmt.Fprintf(&b, "    AND %s BETWEEN %d AND %d\n", col("start"), lo, hi)
+	b.WriteString(")\n")
+	fmt.Fprintf(&b, "GROUP BY %s\n", strings.Join(flowColumns[:8], ", "))
+	fmt.Fprintf(&b, "ORDER BY %s", strings.Join(flowColumns[:8], ", "))
+	return b.String(), nil
+}
+
+// flowRows turns flowQuery's rows into traffic.
+func flowRows(rows [][]string, flowLogID string) (audit.Traffic, error) {
+	var t audit.Traffic
+	num := func(s string) (int64, error) {
+		if s == "" {
+			return 0, nil
+		}
+		return strconv.ParseInt(s, 10, 64)
+	}
+	at := func(sec int64) time.Time {
+		if sec == 0 {
+			return time.Time{}
+		}
+		return time.Unix(sec, 0).UTC()
+	}
+	for n, r := range rows {
+		if len(r) != len(flowColumns) {
+			return t, fmt.Errorf("Athena result row %d has %d columns, want %d (%s)", n+1, len(r), len(flowColumns), strings.Join(flowColumns, ", "))
+		}
+		var v [5]int64 // t0 t1 records packets bytes
+		var first, last int64
+		var err error
+		for i, s := range r[6:11] {
+			if v[i], err = num(s); err != nil {
+				return t, fmt.Errorf("Athena result row %d: %s: %w", n+1, flowColumns[6+i], err)
+			}
+		}
+		if first, err = num(r[11]); err == nil {
+			last, err = num(r[12])
+		}
+		if err != nil {
+			return t, fmt.Errorf("Athena result row %d: %w", n+1, err)
+		}
+		kind, eni := r[0], r[1]
+		t0, t1, records, packets, bytes := v[0], v[1], v[2], v[3], v[4]
+		act := audit.InterfaceActivity{Interface: eni, FlowLog: flowLogID, Records: records, First: at(first), Last: at(last)}
+		t.Records += records
+		switch kind {
+		case "NODATA", "SKIPDATA":
+			w := audit.Window{Start: at(t0), End: at(t1)}
+			if kind == "NODATA" {
+				t.NoData += records
+				act.NoData = []audit.Window{w}
+			} else {
+				t.SkipData += records
+				act.SkipData = []audit.Window{w}
+			}
+		default:
+			key := audit.FlowKey{Interface: eni, Class: r[2], Direction: r[3], Peer: r[4], Action: r[5]}
+			t.Series = append(t.Series, audit.FlowSeries{Key: key, Buckets: []audit.FlowBucket{
+				{Start: at(t0), LastEnd: at(last), Records: records, Packets: packets, Bytes: bytes}}})
+		}
+		t.Interfaces = append(t.Interfaces, act)
+	}
+	// Merging into nothing sorts series and joins buckets and windows.
+	counts := audit.Traffic{Records: t.Records, NoData: t.NoData, SkipData: t.SkipData}
+	t.Records, t.NoData, t.SkipData = 0, 0, 0
+	merged := mergeTraffic(audit.Traffic{}, audit.Traffic{Series: t.Series}, audit.Traffic{Interfaces: t.Interfaces})
+	merged.Records, merged.NoData, merged.SkipData = counts.Records, counts.NoData, counts.SkipData
+	return merged, nil
+}

@@ -1,0 +1,474 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vpnaudit/vpnaudit/audit"
+	"github.com/vpnaudit/vpnaudit/audit/flowlog"
+)
+
+// Flow logs delivered to S3.
+//
+// AWS writes a flow log's records as objects named
+// ACCOUNT_vpcflowlogs_REGION_FLOWLOGID_YYYYMMDDTHHmmZ_HASH.log.gz under
+// [PREFIX/]AWSLogs/ACCOUNT/vpcflowlogs/REGION/YYYY/MM/DD/ (with an HH/
+// folder when partitioned per hour, and key=value folders when the
+// prefixes are Hive-compatible), one object per flow log every 5 minutes
+// (sooner at 75 MB), each starting with a header line naming the fields.
+//
+// vpnaudit lists only the day (or hour) folders that can hold the window,
+// keeps the objects of the flow log whose delivery time (in the name) lies
+// within [window start - 5m, window end + interval + 15m] — records arrive
+// late — and then either reads them here (readObjects: every core
+// decompresses, parses and aggregates whole objects, each object into its
+// own partial aggregation, merged in key order so the result does not
+// depend on scheduling) or, when the volume is large, hands the
+// aggregation to Athena (athena.go). Records starting outside the window
+// are dropped, as FilterLogEvents drops them on the CloudWatch Logs path.
+
+// objectLateness is how long after a record's start its object may be
+// delivered, beyond the aggregation interval.
+const objectLateness = 15 * time.Minute
+
+// autoPushDownBytes is the listed (compressed) size of a flow log's objects
+// for the window above which --push-down auto hands the aggregation to
+// Athena: about 5 to 10 GB of records, a minute or more to download and
+// read here.
+var autoPushDownBytes int64 = 1 << 30
+
+// s3Objects are one flow log's objects for the window.
+type s3Objects struct {
+	bucket string
+	keys   []string
+	bytes  int64 // their listed sizes, summed
+}
+
+// s3Read is what reading one S3-destination flow log produced.
+type s3Read struct {
+	traffic audit.Traffic
+	// notes go into the coverage detail; problems make the coverage partial.
+	notes, problems []string
+}
+
+// readS3 reads one S3-destination flow log for the window, here or with
+// Athena. An error means nothing could be read.
+func (k *collector) readS3(ctx context.Context, fl ec2types.FlowLog, info audit.FlowLog, enis []string) (s3Read, error) {
+	var res s3Read
+	if k.c.S3 == nil {
+		return res, errors.New("S3 is not available to this run")
+	}
+	format, err := flowlog.DefaultFormat, error(nil)
+	if info.Format != "" {
+		if format, err = flowlog.ParseFormat(info.Format); err != nil {
+			return res, fmt.Errorf("a LogFormat vpnaudit cannot read: %w", err)
+		}
+	}
+	var hive, perHour, parquet bool
+	if o := fl.DestinationOptions; o != nil {
+		hive, perHour = aws.ToBool(o.HiveCompatiblePartitions), aws.ToBool(o.PerHourPartition)
+		parquet = o.FileFormat == ec2types.DestinationFileFormatParquet
+	}
+	objs, err := k.listFlowObjects(ctx, info, hive, perHour)
+	if err != nil {
+		return res, err
+	}
+	athenaReady := k.c.Athena != nil && k.o.Athena.Database != "" && k.o.Athena.FlowTable != ""
+	large := objs.bytes > autoPushDownBytes
+	push := k.o.PushDown == PushDownAlways || k.o.PushDown != PushDownNever && (large || parquet)
+	volume := fmt.Sprintf("%s in %d objects", mb(objs.bytes), len(objs.keys))
+	if push && athenaReady {
+		if len(objs.keys) == 0 && !parquet && k.o.PushDown != PushDownAlways {
+			res.notes = append(res.notes, fmt.Sprintf("%s: no object in s3://%s for the window", info.ID, objs.bucket))
+			return res, nil
+		}
+		t, scanned, err := k.athenaFlows(ctx, info, format, enis)
+		if err == nil {
+			res.traffic = t
+			res.notes = append(res.notes, fmt.Sprintf("%s: pushed down to Athena (%s listed; Athena scanned %s)", info.ID, volume, mb(scanned)))
+			return res, nil
+		}
+		if parquet {
+			return res, fmt.Errorf("the Athena query failed: %s", why(err))
+		}
+		res.problems = append(res.problems, fmt.Sprintf("%s: the Athena push-down failed (%s), so its %s were read here", info.ID, why(err), volume))
+	} else if parquet {
+		return res, errors.New("it delivers Parquet objects, which vpnaudit reads only through Athena: set --athena-database and --athena-flow-table (see Push-down in the README)")
+	} else if push || large {
+		res.notes = append(res.notes, fmt.Sprintf("%s: %s read here; Athena is not configured (--athena-database, --athena-flow-table) to push this down", info.ID, volume))
+	}
+	if len(objs.keys) == 0 {
+		res.notes = append(res.notes, fmt.Sprintf("%s: no object in s3://%s for the window", info.ID, objs.bucket))
+		return res, nil
+	}
+	t, failed, err := k.readObjects(ctx, objs, format, enis, info.ID)
+	if err != nil {
+		return res, err
+	}
+	res.traffic = t
+	if failed != "" {
+		res.problems = append(res.problems, info.ID+": "+failed)
+	}
+	res.notes = append(res.notes, fmt.Sprintf("%s: %s read from s3://%s", info.ID, volume, objs.bucket))
+	return res, nil
+}
+
+// mb writes a byte count for people.
+func mb(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// s3Location splits an S3 destination ARN (arn:aws:s3:::BUCKET[/PREFIX])
+// into the bucket and the key prefix ("" or ending in "/").
+func s3Location(arn string) (bucket, prefix string, err error) {
+	i := strings.Index(arn, ":s3:::")
+	if i < 0 {
+		return "", "", fmt.Errorf("%q is not an S3 bucket ARN", arn)
+	}
+	bucket, prefix, _ = strings.Cut(arn[i+len(":s3:::"):], "/")
+	if bucket == "" {
+		return "", "", fmt.Errorf("%q names no bucket", arn)
+	}
+	if prefix = strings.Trim(prefix, "/"); prefix != "" {
+		prefix += "/"
+	}
+	return bucket, prefix, nil
+}
+
+// flowPrefixes are the folders that can hold objects delivered between
+// from and to.
+func flowPrefixes(base, account, region string, from, to time.Time, hive, perHour bool) []string {
+	step := 24 * time.Hour
+	if perHour {
+		step = time.Hour
+	}
+	var out []string
+	for t := from.UTC().Truncate(step); !t.After(to); t = t.Add(step) {
+		var p string
+		if hive {
+			p = fmt.Sprintf("%sAWSLogs/aws-account-id=%s/aws-service=vpcflowlogs/aws-region=%s/year=%04d/month=%02d/day=%02d/", base, account, region, t.Year(), t.Month(), t.Day())
+			if perHour {
+				p += fmt.Sprintf("hour=%02d/", t.Hour())
+			}
+		} else {
+			p = fmt.Sprintf("%sAWSLogs/%s/vpcflowlogs/%s/%04d/%02d/%02d/", base, account, region, t.Year(), t.Month(), t.Day())
+			if perHour {
+				p += fmt.Sprintf("%02d/", t.Hour())
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// objectTime returns the flow-log ID and delivery time an object's name
+// gives (ACCOUNT_vpcflowlogs_REGION_FLOWLOGID_YYYYMMDDTHHmmZ_HASH.log.gz).
+func objectTime(key string) (flowLog string, t time.Time, ok bool) {
+	parts := strings.Split(path.Base(key), "_")
+	if len(parts) != 6 || parts[1] != "vpcflowlogs" {
+		return "", time.Time{}, false
+	}
+	t, err := time.Parse("20060102T1504Z", parts[4])
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return parts[3], t, true
+}
+
+// listFlowObjects lists the flow log's objects that can hold records of
+// the window.
+func (k *collector) listFlowObjects(ctx context.Context, info audit.FlowLog, hive, perHour bool) (s3Objects, error) {
+	bucket, base, err := s3Location(info.Destination)
+	if err != nil {
+		return s3Objects{}, err
+	}
+	objs := s3Objects{bucket: bucket}
+	if k.ev.Account == "" || k.ev.Region == "" {
+		return objs, errors.New("the account or region is unknown, so the objects' folder is too")
+	}
+	w := k.ev.Window
+	interval := time.Duration(info.Interval) * time.Second
+	from, to := w.Start.Add(-5*time.Minute), w.End.Add(interval+objectLateness)
+	for _, prefix := range flowPrefixes(base, k.ev.Account, k.ev.Region, from, to, hive, perHour) {
+		p := s3.NewListObjectsV2Paginator(k.c.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+		for p.HasMorePages() {
+			k.call("s3", "ListObjectsV2")
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return objs, s3Error(err, "s3:ListBucket on "+bucket)
+			}
+			for _, o := range out.Contents {
+				key := aws.ToString(o.Key)
+				id, t, ok := objectTime(key)
+				if !ok || id != info.ID || t.Before(from) || t.After(to) {
+					continue
+				}
+				objs.keys = append(objs.keys, key)
+				objs.bytes += aws.ToInt64(o.Size)
+			}
+		}
+	}
+	sort.Strings(objs.keys)
+	return objs, nil
+}
+
+// s3Error names the IAM permission an access denial lacks: S3's actions
+// are not named like its operations (ListObjectsV2 needs s3:ListBucket).
+func s3Error(err error, permission string) error {
+	if strings.Contains(why(err), "access denied") {
+		return fmt.Errorf("access denied: the credentials lack %s (add it to the policy in the README)", permission)
+	}
+	return err
+}
+
+// readObjects reads, parses and aggregates the objects on every core. It
+// returns the merged traffic and, when some objects could not be fetched,
+// a sentence saying so; it fails only when none could.
+func (k *collector) readObjects(ctx context.Context, objs s3Objects, format flowlog.Format, enis []string, flowLogID string) (audit.Traffic, string, error) {
+	parts := make([]audit.Traffic, len(objs.keys))
+	errs := make([]error, len(objs.keys))
+	var next, done atomic.Int64
+	workers := min(runtime.GOMAXPROCS(0), len(objs.keys))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(objs.keys) {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
+					continue
+				}
+				parts[i], errs[i] = k.readObject(ctx, objs.bucket, objs.keys[i], format, enis, flowLogID)
+				k.progress("flow-logs", "%s: %d/%d objects", flowLogID, done.Add(1), len(objs.keys))
+			}
+		}()
+	}
+	wg.Wait()
+	var ok []audit.Traffic
+	var first error
+	firstKey, failed := "", 0
+	for i, err := range errs {
+		if err != nil {
+			if first == nil {
+				first, firstKey = err, objs.keys[i]
+			}
+			failed++
+			continue
+		}
+		ok = append(ok, parts[i])
+	}
+	if len(ok) == 0 && first != nil {
+		return audit.Traffic{}, "", first
+	}
+	t := mergeTraffic(audit.Traffic{}, ok...)
+	if failed > 0 {
+		return t, fmt.Sprintf("%d of %d objects could not be read (first: %s: %s)", failed, len(objs.keys), firstKey, why(first)), nil
+	}
+	return t, "", nil
+}
+
+// readObject reads one object into its own aggregation.
+func (k *collector) readObject(ctx context.Context, bucket, key string, format flowlog.Format, enis []string, flowLogID string) (audit.Traffic, error) {
+	k.call("s3", "GetObject")
+	out, err := k.c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return audit.Traffic{}, s3Error(err, "s3:GetObject on "+bucket)
+	}
+	defer out.Body.Close()
+	agg := audit.NewFlowAggregator(k.ev.Scope, k.flowInterfaces)
+	for _, e := range enis {
+		agg.SetFlowLog(e, flowLogID)
+	}
+	where := "s3://" + bucket + "/" + key
+	err = aggregateObject(out.Body, format, k.ev.Window, agg, where)
+	return agg.Traffic(), err
+}
+
+// aggregateObject parses one delivered object (gzipped or not, header
+// line first) into agg, keeping the records that start within w. A
+// damaged object is reported as a malformed record where it breaks off.
+func aggregateObject(body io.Reader, format flowlog.Format, w audit.Window, agg *audit.FlowAggregator, where string) error {
+	r := flowlog.NewReader(body, flowlog.ReaderOptions{
+		Format:    format,
+		MaxErrors: 1, // the aggregator keeps them
+		OnMalformed: func(e flowlog.LineError) {
+			agg.Malformed(fmt.Sprintf("%s line %d", where, e.Line), e.Err.Error())
+		},
+	})
+	// FilterLogEvents keeps events whose millisecond timestamp (the
+	// record's start) lies within the window, both ends included.
+	lo, hi := (w.Start.UnixMilli()+999)/1000, w.End.UnixMilli()/1000
+	for r.Next() {
+		rec := r.Record()
+		if start, ok := rec.Start(); ok && (start.Unix() < lo || start.Unix() > hi) {
+			continue
+		}
+		agg.Add(rec, "")
+	}
+	if err := r.Err(); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		agg.Malformed(fmt.Sprintf("%s line %d", where, r.Line()+1), err.Error())
+	}
+	return nil
+}
+
+// maxMalformedKept matches the aggregator's bound on kept malformed records.
+const maxMalformedKept = 100
+
+// mergeTraffic adds the partial aggregations parts to t, as if one
+// aggregator had seen all their records: counts and buckets are summed,
+// interface activity widened, NODATA/SKIPDATA windows joined when they
+// touch within a minute. With no parts t is returned as it is.
+func mergeTraffic(t audit.Traffic, parts ...audit.Traffic) audit.Traffic {
+	if len(parts) == 0 {
+		return t
+	}
+	series := map[audit.FlowKey]map[int64]*audit.FlowBucket{}
+	ifaces := map[string]*audit.InterfaceActivity{}
+	var keys []audit.FlowKey
+	var names []string
+	add := func(p audit.Traffic) {
+		for _, s := range p.Series {
+			bs := series[s.Key]
+			if bs == nil {
+				bs = map[int64]*audit.FlowBucket{}
+				series[s.Key] = bs
+				keys = append(keys, s.Key)
+			}
+			for _, b := range s.Buckets {
+				have := bs[b.Start.Unix()]
+				if have == nil {
+					b := b
+					bs[b.Start.Unix()] = &b
+					continue
+				}
+				have.Records += b.Records
+				have.Packets += b.Packets
+				have.Bytes += b.Bytes
+				if b.LastEnd.After(have.LastEnd) {
+					have.LastEnd = b.LastEnd
+				}
+			}
+		}
+		for _, a := range p.Interfaces {
+			have := ifaces[a.Interface]
+			if have == nil {
+				a := a
+				a.NoData = append([]audit.Window(nil), a.NoData...)
+				a.SkipData = append([]audit.Window(nil), a.SkipData...)
+				ifaces[a.Interface] = &a
+				names = append(names, a.Interface)
+				continue
+			}
+			if have.FlowLog == "" {
+				have.FlowLog = a.FlowLog
+			}
+			have.Records += a.Records
+			if !a.First.IsZero() && (have.First.IsZero() || a.First.Before(have.First)) {
+				have.First = a.First
+			}
+			if a.Last.After(have.Last) {
+				have.Last = a.Last
+			}
+			have.NoData = joinWindows(have.NoData, a.NoData)
+			have.SkipData = joinWindows(have.SkipData, a.SkipData)
+		}
+		t.Records += p.Records
+		t.NoData += p.NoData
+		t.SkipData += p.SkipData
+		t.Unrelated += p.Unrelated
+		t.MalformedCount += p.MalformedCount
+		for _, m := range p.Malformed {
+			if len(t.Malformed) < maxMalformedKept {
+				t.Malformed = append(t.Malformed, m)
+			}
+		}
+	}
+	base := t
+	t.Records, t.NoData, t.SkipData, t.Unrelated, t.MalformedCount, t.Malformed = 0, 0, 0, 0, 0, nil
+	add(base)
+	for _, p := range parts {
+		add(p)
+	}
+	t.Series = nil
+	for _, k := range keys {
+		s := audit.FlowSeries{Key: k}
+		for _, b := range series[k] {
+			s.Buckets = append(s.Buckets, *b)
+		}
+		sort.Slice(s.Buckets, func(i, j int) bool { return s.Buckets[i].Start.Before(s.Buckets[j].Start) })
+		t.Series = append(t.Series, s)
+	}
+	sort.Slice(t.Series, func(i, j int) bool { return lessFlowKey(t.Series[i].Key, t.Series[j].Key) })
+	t.Interfaces = nil
+	sort.Strings(names)
+	for _, n := range names {
+		t.Interfaces = append(t.Interfaces, *ifaces[n])
+	}
+	return t
+}
+
+// joinWindows merges two sorted window lists, joining windows that touch
+// or overlap within a minute (the aggregator's rule).
+func joinWindows(a, b []audit.Window) []audit.Window {
+	if len(b) == 0 {
+		return a
+	}
+	all := append(append([]audit.Window(nil), a...), b...)
+	sort.Slice(all, func(i, j int) bool { return all[i].Start.Before(all[j].Start) })
+	out := all[:1]
+	for _, w := range all[1:] {
+		last := &out[len(out)-1]
+		if !w.Start.After(last.End.Add(time.Minute)) {
+			if w.End.After(last.End) {
+				last.End = w.End
+			}
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// lessFlowKey orders series as the aggregator does.
+func lessFlowKey(a, b audit.FlowKey) bool {
+	switch {
+	case a.Interface != b.Interface:
+		return a.Interface < b.Interface
+	case a.Class != b.Class:
+		return a.Class < b.Class
+	case a.Direction != b.Direction:
+		return a.Direction < b.Direction
+	case a.Peer != b.Peer:
+		return a.Peer < b.Peer
+	}
+	return a.Action < b.Action
+}
