@@ -3,9 +3,11 @@ package bundle
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,10 +16,22 @@ import (
 )
 
 // CloudWatch answers CloudWatch calls from a bundle.
-type CloudWatch struct{ b *Bundle }
+type CloudWatch struct {
+	b *Bundle
+
+	mu      sync.Mutex
+	metrics []metricFile // the GetMetricData files' queries, read once
+}
+
+// metricFile is one GetMetricData file's queries by Id (none for a bare
+// dump, whose results cannot be told apart).
+type metricFile struct {
+	path, rel string
+	queries   map[string]*cwtypes.MetricStat
+}
 
 // CloudWatch returns the bundle's CloudWatch client.
-func (b *Bundle) CloudWatch() *CloudWatch { return &CloudWatch{b} }
+func (b *Bundle) CloudWatch() *CloudWatch { return &CloudWatch{b: b} }
 
 // DescribeAlarms filters by AlarmNames, AlarmNamePrefix, StateValue and
 // AlarmTypes, as the API does; everything is returned in one page.
@@ -139,38 +153,9 @@ func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetric
 	if len(in.MetricDataQueries) > 500 {
 		return nil, fmt.Errorf("GetMetricData: %d queries; the API takes at most 500", len(in.MetricDataQueries))
 	}
-	outs, rs, err := outputs[cloudwatch.GetMetricDataOutput](c.b, "cloudwatch", "GetMetricData")
+	recorded, err := c.recorded(ctx, in.MetricDataQueries)
 	if err != nil {
 		return nil, err
-	}
-	var recorded []*recordedSeries
-	for i, o := range outs {
-		var in struct{ MetricDataQueries []cwtypes.MetricDataQuery }
-		if rs[i].input != nil {
-			if err := decodeInput(rs[i], &in); err != nil {
-				return nil, err
-			}
-		}
-		byID := map[string]*cwtypes.MetricStat{}
-		for _, q := range in.MetricDataQueries {
-			byID[aws.ToString(q.Id)] = q.MetricStat
-		}
-		for _, r := range o.MetricDataResults {
-			st := byID[aws.ToString(r.Id)]
-			if st == nil {
-				continue // a result whose query the file does not say
-			}
-			s := findExact(recorded, st)
-			if s == nil {
-				s = &recordedSeries{stat: st, label: aws.ToString(r.Label), points: map[int64]float64{}}
-				recorded = append(recorded, s)
-			}
-			for j, t := range r.Timestamps {
-				if j < len(r.Values) {
-					s.points[t.Unix()] = r.Values[j]
-				}
-			}
-		}
 	}
 	res := &cloudwatch.GetMetricDataOutput{}
 	start, end := in.StartTime.UTC(), in.EndTime.UTC()
@@ -210,6 +195,150 @@ func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetric
 		res.MetricDataResults = append(res.MetricDataResults, r)
 	}
 	return res, nil
+}
+
+// metricFiles indexes the GetMetricData files by their queries, reading
+// each file's Input only.
+func (c *CloudWatch) metricFiles() ([]metricFile, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.metrics != nil {
+		return c.metrics, nil
+	}
+	paths := c.b.files["cloudwatch/GetMetricData"]
+	if len(paths) == 0 {
+		return nil, c.b.failure("cloudwatch", "GetMetricData")
+	}
+	buf := bufPool.Get().([]byte)
+	defer func() { bufPool.Put(buf[:0]) }()
+	files := make([]metricFile, 0, len(paths))
+	for _, p := range paths {
+		mf := metricFile{path: p, rel: c.b.rel(p), queries: map[string]*cwtypes.MetricStat{}}
+		raw, err := readMember(p, "Input", buf)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", mf.rel, err)
+		}
+		if raw != nil {
+			var in struct{ MetricDataQueries []cwtypes.MetricDataQuery }
+			if err := decodeRaw(&in, raw, mf.rel+": Input"); err != nil {
+				return nil, err
+			}
+			for _, q := range in.MetricDataQueries {
+				mf.queries[aws.ToString(q.Id)] = q.MetricStat
+			}
+		}
+		files = append(files, mf)
+	}
+	c.metrics = files
+	return files, nil
+}
+
+// recorded returns the bundle's series of the metrics asked, in the order
+// the files hold them, files merged. Only the results whose query matches
+// one asked are decoded; a file holding none is not read past its Input.
+func (c *CloudWatch) recorded(ctx context.Context, asked []cwtypes.MetricDataQuery) ([]*recordedSeries, error) {
+	files, err := c.metricFiles()
+	if err != nil {
+		return nil, err
+	}
+	buf := bufPool.Get().([]byte)
+	defer func() { bufPool.Put(buf[:0]) }()
+	var recorded []*recordedSeries
+	for _, mf := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		want := map[string]bool{}
+		for id, st := range mf.queries {
+			for _, q := range asked {
+				if st != nil && sameMetricStat(st, q.MetricStat) {
+					want[id] = true
+					break
+				}
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		err := eachElement(mf.path, "MetricDataResults", buf, func(i int, raw []byte) error {
+			if id := rawID(raw); id != nil && !want[string(id)] {
+				return nil
+			}
+			var r cwtypes.MetricDataResult
+			if err := decodeRaw(&r, raw, fmt.Sprintf("%s: Output.MetricDataResults[%d]", mf.rel, i)); err != nil {
+				return err
+			}
+			st := mf.queries[aws.ToString(r.Id)]
+			if st == nil || !want[aws.ToString(r.Id)] {
+				return nil // a result whose query the file does not say, or not asked
+			}
+			s := findExact(recorded, st)
+			if s == nil {
+				s = &recordedSeries{stat: st, label: aws.ToString(r.Label), points: map[int64]float64{}}
+				recorded = append(recorded, s)
+			}
+			for j, t := range r.Timestamps {
+				if j < len(r.Values) {
+					s.points[t.Unix()] = r.Values[j]
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			if strings.HasPrefix(err.Error(), mf.rel+":") {
+				return nil, err
+			}
+			return nil, fmt.Errorf("read %s: %w", mf.rel, err)
+		}
+	}
+	return recorded, nil
+}
+
+// rawID returns a result's Id when it is a plain string, else nil.
+func rawID(raw []byte) []byte {
+	var id []byte
+	if err := members(raw, func(name, val []byte) {
+		if equalFold(name, "id") {
+			id, _ = plainString(val)
+		}
+	}); err != nil {
+		return nil
+	}
+	return id
+}
+
+// readMember returns the raw value of the file's top-level member name,
+// skipping the members before it without holding them; nil when absent.
+func readMember(path, name string, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s := newJSONStream(f, buf)
+	if err := s.expect('{'); err != nil {
+		return nil, err
+	}
+	for {
+		more, err := s.next('}')
+		if err != nil || !more {
+			return nil, err
+		}
+		key, err := s.key()
+		if err != nil {
+			return nil, err
+		}
+		if strings.EqualFold(key, name) {
+			v, err := s.value()
+			if err != nil {
+				return nil, err
+			}
+			return append([]byte(nil), v...), nil
+		}
+		if err := s.skip(); err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+	}
 }
 
 // findSeries returns the recorded series of the same metric and statistic,

@@ -1,9 +1,12 @@
 package bundle
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -230,4 +233,437 @@ func lookup(m map[string]any, key string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// The fast path. The large files of a bundle (FilterLogEvents,
+// LookupEvents and GetMetricData pages) are read with a byte-level scanner
+// instead of decoding every member into generic values: it finds each
+// array element's extent, looks at the few members a question filters on
+// without allocating, and hands only the elements that answer the question
+// to the decoder above (decodeValue), so what is materialised keeps exactly
+// the reading rules of the rest of the bundle. Elements that are skipped are
+// checked for balanced brackets and terminated strings only.
+
+// jsonStream reads JSON from r through a sliding buffer: memory is bounded
+// by the largest single value asked for, not by the file.
+type jsonStream struct {
+	r   io.Reader
+	buf []byte
+	pos int // next unread byte
+	eof bool
+	err error
+}
+
+const streamBuffer = 1 << 20
+
+func newJSONStream(r io.Reader, buf []byte) *jsonStream {
+	if cap(buf) < streamBuffer {
+		buf = make([]byte, 0, streamBuffer)
+	}
+	return &jsonStream{r: r, buf: buf[:0]}
+}
+
+// fill moves the unread bytes to the front and reads more, growing the
+// buffer when it is full of one value. It reports whether bytes were added.
+func (s *jsonStream) fill() bool {
+	if s.eof {
+		return false
+	}
+	if s.pos > 0 {
+		n := copy(s.buf, s.buf[s.pos:])
+		s.buf = s.buf[:n]
+		s.pos = 0
+	}
+	if len(s.buf) == cap(s.buf) {
+		nb := make([]byte, len(s.buf), 2*cap(s.buf))
+		copy(nb, s.buf)
+		s.buf = nb
+	}
+	for {
+		n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+n]
+		if err != nil {
+			s.eof = true
+			if err != io.EOF {
+				s.err = err
+			}
+			return n > 0
+		}
+		if n > 0 {
+			return true
+		}
+	}
+}
+
+// peek returns the next byte that is not white space, without consuming it.
+func (s *jsonStream) peek() (byte, error) {
+	for {
+		for s.pos < len(s.buf) {
+			switch c := s.buf[s.pos]; c {
+			case ' ', '\t', '\n', '\r':
+				s.pos++
+			default:
+				return c, nil
+			}
+		}
+		if !s.fill() {
+			return 0, s.eofError()
+		}
+	}
+}
+
+func (s *jsonStream) eofError() error {
+	if s.err != nil {
+		return s.err
+	}
+	return errors.New("not valid JSON: unexpected end of file")
+}
+
+// expect consumes the next non-space byte, which must be c.
+func (s *jsonStream) expect(c byte) error {
+	got, err := s.peek()
+	if err != nil {
+		return err
+	}
+	if got != c {
+		return fmt.Errorf("not valid JSON: want %q, got %q", c, got)
+	}
+	s.pos++
+	return nil
+}
+
+// value consumes the next value and returns its bytes, valid until the
+// next call.
+func (s *jsonStream) value() ([]byte, error) {
+	if _, err := s.peek(); err != nil {
+		return nil, err
+	}
+	for {
+		end, err := valueEnd(s.buf, s.pos, s.eof)
+		if err == errShort {
+			if !s.fill() {
+				return nil, s.eofError()
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		v := s.buf[s.pos:end]
+		s.pos = end
+		return v, nil
+	}
+}
+
+// key consumes an object member's name and the colon after it.
+func (s *jsonStream) key() (string, error) {
+	c, err := s.peek()
+	if err != nil {
+		return "", err
+	}
+	if c != '"' {
+		return "", fmt.Errorf("not valid JSON: want an object key, got %q", c)
+	}
+	raw, err := s.value()
+	if err != nil {
+		return "", err
+	}
+	k, err := unquote(raw)
+	if err != nil {
+		return "", err
+	}
+	return k, s.expect(':')
+}
+
+// next positions the stream at the next element of an array or member of
+// an object being read: it consumes a separating comma and reports false at
+// the closing bracket (consumed).
+func (s *jsonStream) next(close byte) (bool, error) {
+	c, err := s.peek()
+	if err != nil {
+		return false, err
+	}
+	if c == ',' {
+		s.pos++
+		if c, err = s.peek(); err != nil {
+			return false, err
+		}
+	}
+	if c == close {
+		s.pos++
+		return false, nil
+	}
+	return true, nil
+}
+
+// skip consumes the next value without holding it whole in the buffer.
+func (s *jsonStream) skip() error {
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	if c != '{' && c != '[' {
+		_, err := s.value()
+		return err
+	}
+	depth, inString := 0, false
+	for {
+		b := s.buf
+		for i := s.pos; i < len(b); i++ {
+			switch c := b[i]; {
+			case inString:
+				switch c {
+				case '\\':
+					if i+1 == len(b) { // the escaped byte is in the next read
+						s.pos = i
+						goto more
+					}
+					i++
+				case '"':
+					inString = false
+				}
+			case c == '"':
+				inString = true
+				j := bytes.IndexByte(b[i+1:], '"')
+				if j >= 0 && bytes.IndexByte(b[i+1:i+1+j], '\\') < 0 {
+					i += j + 1
+					inString = false
+				}
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				depth--
+				if depth == 0 {
+					s.pos = i + 1
+					return nil
+				}
+			}
+		}
+		s.pos = len(b)
+	more:
+		if !s.fill() {
+			return s.eofError()
+		}
+	}
+}
+
+var errShort = errors.New("short buffer")
+
+// valueEnd returns the end of the JSON value starting at b[i] (after white
+// space), or errShort when b ends first and more may come (eof false).
+func valueEnd(b []byte, i int, eof bool) (int, error) {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i, eof)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, err := stringEnd(b, j, eof)
+				if err != nil {
+					return 0, err
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+	default:
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				if j == i {
+					return 0, fmt.Errorf("not valid JSON: unexpected %q", b[j])
+				}
+				return j, nil
+			}
+		}
+		if eof && len(b) > i {
+			return len(b), nil
+		}
+	}
+	if eof {
+		return 0, errors.New("not valid JSON: unexpected end of file")
+	}
+	return 0, errShort
+}
+
+// stringEnd returns the end of the string starting at b[i] == '"'.
+func stringEnd(b []byte, i int, eof bool) (int, error) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			if eof {
+				return 0, errors.New("not valid JSON: unterminated string")
+			}
+			return 0, errShort
+		}
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
+	}
+}
+
+// members calls f with each member of the object in obj (a complete value
+// as returned by valueEnd): the raw name (without quotes) and the raw value.
+func members(obj []byte, f func(name, val []byte)) error {
+	if len(obj) < 2 || obj[0] != '{' {
+		return fmt.Errorf("want an object, got %s", kindOf(obj))
+	}
+	i := 1
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) {
+			return errors.New("not valid JSON: unterminated object")
+		}
+		switch obj[i] {
+		case '}':
+			return nil
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return fmt.Errorf("not valid JSON: want an object key, got %q", obj[i])
+		}
+		kend, err := stringEnd(obj, i, true)
+		if err != nil {
+			return err
+		}
+		name := obj[i+1 : kend-1]
+		i = skipSpace(obj, kend)
+		if i >= len(obj) || obj[i] != ':' {
+			return errors.New("not valid JSON: want a colon after an object key")
+		}
+		i = skipSpace(obj, i+1)
+		if i >= len(obj) {
+			return errors.New("not valid JSON: unterminated object")
+		}
+		vend, err := valueEnd(obj, i, true)
+		if err != nil {
+			return err
+		}
+		f(name, obj[i:vend])
+		i = vend
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func kindOf(raw []byte) string {
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// plainString returns the contents of a JSON string without escapes, or
+// false for anything else.
+func plainString(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
+		return nil, false
+	}
+	return raw[1 : len(raw)-1], true
+}
+
+// unquote returns the string a JSON string literal holds.
+func unquote(raw []byte) (string, error) {
+	if s, ok := plainString(raw); ok {
+		return string(s), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("not valid JSON: %w", err)
+	}
+	return s, nil
+}
+
+// plainInt parses a JSON integer literal (no fraction or exponent).
+func plainInt(raw []byte) (int64, bool) {
+	if len(raw) == 0 || len(raw) > 18 {
+		return 0, false
+	}
+	neg := raw[0] == '-'
+	if neg {
+		raw = raw[1:]
+		if len(raw) == 0 {
+			return 0, false
+		}
+	}
+	var n int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// decodeRaw decodes one raw JSON value into dst with the bundle's reading
+// rules (decodeValue).
+func decodeRaw(dst any, raw []byte, path string) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var generic any
+	if err := d.Decode(&generic); err != nil {
+		return fmt.Errorf("%s: not valid JSON: %w", path, err)
+	}
+	return decodeValue(reflect.ValueOf(dst).Elem(), generic, path)
+}
+
+// equalFold reports whether the raw member name matches name (lower case)
+// case-insensitively.
+func equalFold(raw []byte, lower string) bool {
+	if len(raw) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -113,85 +115,219 @@ type logCursor struct {
 	file  int
 	index int // index of the next event
 	f     *os.File
-	d     *json.Decoder
+	s     *jsonStream
 	done  bool
 }
+
+// bufPool recycles the cursors' read buffers.
+var bufPool = sync.Pool{New: func() any { return make([]byte, 0, streamBuffer) }}
 
 func openCursor(lf logFile, file int) (*logCursor, error) {
 	f, err := os.Open(lf.path)
 	if err != nil {
 		return nil, err
 	}
-	c := &logCursor{file: file, f: f, d: json.NewDecoder(bufio.NewReaderSize(f, 256<<10))}
-	c.d.UseNumber()
+	c := &logCursor{file: file, f: f, s: newJSONStream(f, bufPool.Get().([]byte))}
 	if err := c.seekEvents(); err != nil {
-		f.Close()
+		c.close()
 		return nil, fmt.Errorf("read %s: %w", lf.rel, err)
 	}
 	return c, nil
 }
 
-// seekEvents positions the decoder inside Output.events (or the top-level
+// seekEvents positions the stream inside Output.events (or the top-level
 // events of a bare dump).
 func (c *logCursor) seekEvents() error {
-	d := c.d
-	if err := expectDelim(d, '{'); err != nil {
-		return err
+	found, err := seekArray(c.s, "events")
+	c.done = !found
+	return err
+}
+
+// seekArray positions s inside the array member name of the file's Output
+// (or of the top level, for a bare dump), matched case-insensitively. It
+// reports false when there is none.
+func seekArray(s *jsonStream, name string) (bool, error) {
+	if err := s.expect('{'); err != nil {
+		return false, err
 	}
 	inOutput := false
 	for {
-		if !d.More() {
+		more, err := s.next('}')
+		if err != nil {
+			return false, err
+		}
+		if !more {
 			if !inOutput {
-				c.done = true
-				return nil
-			}
-			if _, err := d.Token(); err != nil { // end of Output
-				return err
+				return false, nil
 			}
 			inOutput = false
 			continue
 		}
-		key, err := objectKey(d)
+		key, err := s.key()
 		if err != nil {
-			return err
+			return false, err
 		}
 		switch {
-		case strings.EqualFold(key, "events"):
-			return expectDelim(d, '[')
+		case strings.EqualFold(key, name):
+			if c, err := s.peek(); err == nil && c == 'n' { // null
+				_, err := s.value()
+				return false, err
+			}
+			if err := s.expect('['); err != nil {
+				return false, fmt.Errorf("%s: %w", key, err)
+			}
+			return true, nil
 		case !inOutput && strings.EqualFold(key, "Output"):
-			if err := expectDelim(d, '{'); err != nil {
-				return fmt.Errorf("Output: %w", err)
+			if err := s.expect('{'); err != nil {
+				return false, fmt.Errorf("Output: %w", err)
 			}
 			inOutput = true
 		default:
-			var skip json.RawMessage
-			if err := d.Decode(&skip); err != nil {
-				return fmt.Errorf("%s: %w", key, err)
+			if err := s.skip(); err != nil {
+				return false, fmt.Errorf("%s: %w", key, err)
 			}
 		}
 	}
 }
 
-func (c *logCursor) next(rel string) (*cwltypes.FilteredLogEvent, error) {
-	if c.done || !c.d.More() {
+// eachElement streams the file at path and calls f with the index and raw
+// bytes of each element of the array member name (see seekArray). buf is
+// the read buffer to use.
+func eachElement(path, name string, buf []byte, f func(i int, raw []byte) error) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	s := newJSONStream(fh, buf)
+	found, err := seekArray(s, name)
+	if err != nil || !found {
+		return err
+	}
+	for i := 0; ; i++ {
+		more, err := s.next(']')
+		if err != nil || !more {
+			return err
+		}
+		raw, err := s.value()
+		if err != nil {
+			return fmt.Errorf("%s[%d]: %w", name, i, err)
+		}
+		if err := f(i, raw); err != nil {
+			return err
+		}
+	}
+}
+
+// rawEvent is one event's members as found, before it is materialised.
+type rawEvent struct {
+	stream, message, eventID []byte // plain strings (no escapes)
+	ts, ingestion            int64
+	hasStream, hasTS         bool
+	hasMessage, hasEventID   bool
+	hasIngestion             bool
+	slow                     bool // a member needs the general decoder
+	raw                      []byte
+}
+
+// nextRaw reads the next event's extent and its members, without
+// allocating. It returns false at the end of the array.
+func (c *logCursor) nextRaw(rel string, ev *rawEvent) (bool, error) {
+	if c.done {
+		return false, nil
+	}
+	more, err := c.s.next(']')
+	if err != nil {
+		return false, fmt.Errorf("read %s: event %d: %w", rel, c.index, err)
+	}
+	if !more {
 		c.done = true
-		return nil, nil
+		return false, nil
 	}
-	var raw map[string]any
-	if err := c.d.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("read %s: event %d: %w", rel, c.index, err)
+	raw, err := c.s.value()
+	if err != nil {
+		return false, fmt.Errorf("read %s: event %d: %w", rel, c.index, err)
 	}
-	var ev cwltypes.FilteredLogEvent
-	if err := decodeValue(reflect.ValueOf(&ev).Elem(), raw, fmt.Sprintf("%s: event %d", rel, c.index)); err != nil {
-		return nil, err
+	*ev = rawEvent{raw: raw}
+	if raw[0] != '{' {
+		ev.slow = true
+		c.index++
+		return true, nil
+	}
+	err = members(raw, func(name, val []byte) {
+		if len(val) == 4 && string(val) == "null" {
+			return // null leaves the member unset, as decodeValue does
+		}
+		switch {
+		case equalFold(name, "logstreamname"):
+			ev.stream, ev.hasStream = plainString(val)
+			ev.slow = ev.slow || !ev.hasStream
+		case equalFold(name, "timestamp"):
+			ev.ts, ev.hasTS = plainInt(val)
+			ev.slow = ev.slow || !ev.hasTS
+		case equalFold(name, "message"):
+			ev.message, ev.hasMessage = plainString(val)
+			ev.slow = ev.slow || !ev.hasMessage
+		case equalFold(name, "eventid"):
+			ev.eventID, ev.hasEventID = plainString(val)
+			ev.slow = ev.slow || !ev.hasEventID
+		case equalFold(name, "ingestiontime"):
+			ev.ingestion, ev.hasIngestion = plainInt(val)
+			ev.slow = ev.slow || !ev.hasIngestion
+		}
+	})
+	if err != nil {
+		return false, fmt.Errorf("read %s: event %d: %w", rel, c.index, err)
 	}
 	c.index++
-	return &ev, nil
+	return true, nil
+}
+
+// event materialises a raw event; events with escapes or values of
+// another JSON type go through the general decoder.
+func (ev *rawEvent) event(rel string, index int) (*cwltypes.FilteredLogEvent, error) {
+	var out cwltypes.FilteredLogEvent
+	if ev.slow {
+		if err := decodeRaw(&out, ev.raw, fmt.Sprintf("%s: event %d", rel, index)); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	}
+	if ev.hasStream {
+		out.LogStreamName = aws.String(string(ev.stream))
+	}
+	if ev.hasTS {
+		out.Timestamp = aws.Int64(ev.ts)
+	}
+	if ev.hasMessage {
+		out.Message = aws.String(string(ev.message))
+	}
+	if ev.hasIngestion {
+		out.IngestionTime = aws.Int64(ev.ingestion)
+	}
+	if ev.hasEventID {
+		out.EventId = aws.String(string(ev.eventID))
+	}
+	return &out, nil
+}
+
+func (c *logCursor) next(rel string) (*cwltypes.FilteredLogEvent, error) {
+	var ev rawEvent
+	ok, err := c.nextRaw(rel, &ev)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return ev.event(rel, c.index-1)
 }
 
 func (c *logCursor) close() {
 	if c.f != nil {
 		c.f.Close()
+		c.f = nil
+	}
+	if c.s != nil {
+		bufPool.Put(c.s.buf[:0])
+		c.s = nil
 	}
 }
 
@@ -261,6 +397,7 @@ func (l *Logs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLog
 		streams[s] = true
 	}
 	out := &cloudwatchlogs.FilterLogEventsOutput{}
+	var raw rawEvent
 	for ; fileIdx < len(files); fileIdx, eventIdx = fileIdx+1, 0 {
 		lf := files[fileIdx]
 		if lf.group != "" && lf.group != group {
@@ -280,13 +417,30 @@ func (l *Logs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLog
 				out.NextToken = aws.String(fmt.Sprintf("%d:%d", c.file, c.index))
 				return out, nil
 			}
-			ev, err := c.next(lf.rel)
+			ok, err := c.nextRaw(lf.rel, &raw)
 			if err != nil {
 				c.close()
 				return nil, err
 			}
-			if ev == nil {
+			if !ok {
 				break
+			}
+			if !raw.slow {
+				// Filter on the raw members; only answers are built.
+				if len(streams) > 0 && !streams[string(raw.stream)] || in.LogStreamNamePrefix != nil && !bytes.HasPrefix(raw.stream, []byte(*in.LogStreamNamePrefix)) {
+					continue
+				}
+				if in.StartTime != nil && raw.ts < *in.StartTime || in.EndTime != nil && raw.ts > *in.EndTime {
+					continue
+				}
+				if !matchTermsBytes(raw.message, terms) {
+					continue
+				}
+			}
+			ev, err := raw.event(lf.rel, c.index-1)
+			if err != nil {
+				c.close()
+				return nil, err
 			}
 			stream := aws.ToString(ev.LogStreamName)
 			if len(streams) > 0 && !streams[stream] || in.LogStreamNamePrefix != nil && !strings.HasPrefix(stream, *in.LogStreamNamePrefix) {
@@ -321,13 +475,14 @@ func (b *Bundle) takeCursor(lf logFile, file, index int) (*logCursor, error) {
 	if err != nil {
 		return nil, err
 	}
+	var raw rawEvent
 	for c.index < index {
-		ev, err := c.next(lf.rel)
+		ok, err := c.nextRaw(lf.rel, &raw)
 		if err != nil {
 			c.close()
 			return nil, err
 		}
-		if ev == nil {
+		if !ok {
 			break
 		}
 	}
@@ -390,6 +545,15 @@ func filterTerms(p string) ([]string, error) {
 		p = strings.TrimSpace(rest)
 	}
 	return terms, nil
+}
+
+func matchTermsBytes(msg []byte, terms []string) bool {
+	for _, t := range terms {
+		if !bytes.Contains(msg, []byte(t)) {
+			return false
+		}
+	}
+	return true
 }
 
 func matchTerms(msg string, terms []string) bool {
