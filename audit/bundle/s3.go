@@ -27,9 +27,9 @@ import (
 // AWS gives flow-log objects
 // (ACCOUNT_vpcflowlogs_REGION_FLOWLOGID_YYYYMMDDTHHmmZ_HASH.log.gz) is
 // listed under the key that delivery would have given it, in whichever of
-// the four layouts (plain or Hive-compatible prefixes, daily or hourly) and
-// under whatever bucket prefix the listing asks for; any other name is the
-// key itself.
+// the four layouts (plain or Hive-compatible prefixes, daily or hourly) the
+// listing's prefix asks for (plain daily when it does not say), under
+// whatever bucket prefix it asks for; any other name is the key itself.
 
 // A recorded run also writes its listings, s3/ListObjectsV2*.json: those
 // files are calls, not objects, and a listing asked again is answered from
@@ -134,8 +134,9 @@ func newLoose(obj s3Object, name string) looseObject {
 	return l
 }
 
-// keys returns the keys a loose object has under the listing prefix: its
-// delivery keys in each layout, after the prefix's part before AWSLogs/.
+// keys returns the keys a loose object may have under the listing prefix:
+// its delivery keys in each layout (plain daily first), after the prefix's
+// part before AWSLogs/.
 func (l looseObject) keys(prefix string) []string {
 	if l.flowLog == "" {
 		return []string{l.name}
@@ -218,9 +219,14 @@ func (c *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...
 		}
 	}
 	for _, l := range c.loose {
+		// The first layout the prefix allows: the one the listing asks for,
+		// else the plain daily one.
 		for _, key := range l.keys(prefix) {
-			if _, dup := sizes[key]; !dup && strings.HasPrefix(key, prefix) {
-				sizes[key] = l.size
+			if strings.HasPrefix(key, prefix) {
+				if _, dup := sizes[key]; !dup {
+					sizes[key] = l.size
+				}
+				break
 			}
 		}
 	}
