@@ -35,6 +35,15 @@ type LogsAPI interface {
 	FilterLogEvents(context.Context, *cloudwatchlogs.FilterLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
 }
 
+// InsightsAPI aggregates flow logs server-side with CloudWatch Logs
+// Insights (see insights.go): DescribeLogGroups estimates a group's volume,
+// StartQuery and GetQueryResults run the queries. StartQuery only reads.
+type InsightsAPI interface {
+	DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
+	StartQuery(context.Context, *cloudwatchlogs.StartQueryInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error)
+	GetQueryResults(context.Context, *cloudwatchlogs.GetQueryResultsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error)
+}
+
 // EC2API describes the resources on the VPN path.
 type EC2API interface {
 	DescribeVpnConnections(context.Context, *ec2.DescribeVpnConnectionsInput, ...func(*ec2.Options)) (*ec2.DescribeVpnConnectionsOutput, error)
@@ -87,4 +96,6 @@ type Clients struct {
 	AutoScaling AutoScalingAPI
 	S3          S3API
 	Athena      AthenaAPI
+	// Insights is nil when Logs Insights is not available.
+	Insights InsightsAPI
 }

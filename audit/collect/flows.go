@@ -97,7 +97,9 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 				problems = append(problems, fmt.Sprintf("%s has a LogFormat vpnaudit cannot read: %v", info.ID, err))
 				break
 			}
-			if err := k.readGroup(ctx, agg, info, format, enis); err != nil {
+			r, err := k.readLogGroup(ctx, agg, info, format, enis) // FilterLogEvents, or pushed down to Logs Insights
+			notes, problems = append(notes, r.notes...), append(problems, r.problems...)
+			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s (log group %s): %s", info.ID, info.LogGroup, why(err)))
 				break
 			}

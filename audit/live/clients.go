@@ -100,6 +100,7 @@ func Clients(cfg aws.Config, o Options) collect.Clients {
 		}),
 		CloudTrail:  cloudtrail.NewFromConfig(cfg, func(c *cloudtrail.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg, func(c *cloudwatchlogs.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
+		Insights:    cloudwatchlogs.NewFromConfig(cfg, func(c *cloudwatchlogs.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 		EC2:         ec2.NewFromConfig(cfg, func(c *ec2.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 		STS:         sts.NewFromConfig(cfg, func(c *sts.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 		AutoScaling: autoscaling.NewFromConfig(cfg, func(c *autoscaling.Options) { c.APIOptions = append(c.APIOptions, stack...) }),

@@ -351,6 +351,7 @@ func TestCollectAgainstMoto(t *testing.T) {
 			"ec2:DescribeTransitGatewayAttachments":    1,
 			"ec2:DescribeVpcs":                         1,
 			"ec2:DescribeFlowLogs":                     1,
+			"logs:DescribeLogGroups":                   1, // the volume estimate of push-down auto
 			"logs:FilterLogEvents":                     1,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {

@@ -23,6 +23,7 @@ func TestREADMEPolicyMatchesClients(t *testing.T) {
 		reflect.TypeOf((*collect.CloudWatchAPI)(nil)).Elem():  "cloudwatch",
 		reflect.TypeOf((*collect.CloudTrailAPI)(nil)).Elem():  "cloudtrail",
 		reflect.TypeOf((*collect.LogsAPI)(nil)).Elem():        "logs",
+		reflect.TypeOf((*collect.InsightsAPI)(nil)).Elem():    "logs",
 		reflect.TypeOf((*collect.EC2API)(nil)).Elem():         "ec2",
 		reflect.TypeOf((*collect.AutoScalingAPI)(nil)).Elem(): "autoscaling",
 		reflect.TypeOf((*collect.S3API)(nil)).Elem():          "s3",

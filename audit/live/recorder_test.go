@@ -46,7 +46,7 @@ func TestRecordReplayAgainstMoto(t *testing.T) {
 	}
 	defer b.Close()
 	replayed, err := collect.Collect(context.Background(), collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(),
-		EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()}, collect.Options{Alarm: mototest.AlarmName, Now: b.Manifest.RecordedAt})
+		EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling(), Insights: b.Insights()}, collect.Options{Alarm: mototest.AlarmName, Now: b.Manifest.RecordedAt})
 	if err != nil {
 		t.Fatalf("Collect from the bundle: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestRecordReplayAgainstMoto(t *testing.T) {
 			"ec2/DescribeAddresses", "ec2/DescribeCustomerGateways", "ec2/DescribeFlowLogs", "ec2/DescribeInstances",
 			"ec2/DescribeNetworkAcls", "ec2/DescribeNetworkInterfaces", "ec2/DescribeRouteTables", "ec2/DescribeSecurityGroups",
 			"ec2/DescribeSubnets", "ec2/DescribeTransitGatewayAttachments", "ec2/DescribeVpcs", "ec2/DescribeVpnConnections",
-			"logs/FilterLogEvents", "sts/GetCallerIdentity",
+			"logs/DescribeLogGroups", "logs/FilterLogEvents", "sts/GetCallerIdentity",
 		}
 		if diff := cmp.Diff(want, b.Operations()); diff != "" {
 			t.Errorf("recorded operations (-want +got):\n%s", diff)

@@ -1,0 +1,174 @@
+package bundle
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+)
+
+// The CloudWatch Logs operations of push-down to Logs Insights: a bundle
+// may hold logs/StartQuery*.json, logs/GetQueryResults*.json and
+// logs/DescribeLogGroups*.json.
+func init() {
+	operations["logs"] = append(operations["logs"], "StartQuery", "GetQueryResults", "DescribeLogGroups")
+}
+
+// Insights answers Logs Insights calls (and DescribeLogGroups) from a
+// bundle. A live run polls GetQueryResults until the query finishes and the
+// recorder writes every answer, so a replay serves a query's recordings in
+// file order, one per call (the last one again once they run out): the
+// replayed run makes the same calls and reads the same statuses.
+// StartQuery is matched by log group(s), time range and query string
+// (whitespace aside), GetQueryResults by queryId. It is safe for concurrent
+// use.
+type Insights struct {
+	b *Bundle
+
+	mu     sync.Mutex
+	served map[string]int
+}
+
+// Insights returns the bundle's Logs Insights client. Each client serves
+// the recordings from the start.
+func (b *Bundle) Insights() *Insights { return &Insights{b: b, served: map[string]int{}} }
+
+// Replaying tells the collector that answers come from a recording, so
+// polling need not wait between calls.
+func (c *Insights) Replaying() bool { return true }
+
+// nth returns the recording to serve for the n-th call of key.
+func (c *Insights) nth(key string, rs []record) record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.served[key]
+	c.served[key] = n + 1
+	return rs[min(n, len(rs)-1)]
+}
+
+// startKey identifies a StartQuery call: its log groups, time range and
+// query string with runs of white space folded.
+func startKey(in *cloudwatchlogs.StartQueryInput) string {
+	var groups []string
+	if g := aws.ToString(in.LogGroupName); g != "" {
+		groups = append(groups, g)
+	}
+	for _, g := range in.LogGroupNames {
+		groups = append(groups, g)
+	}
+	for _, g := range in.LogGroupIdentifiers {
+		groups = append(groups, groupName("", g))
+	}
+	sort.Strings(groups)
+	return fmt.Sprintf("%s|%d|%d|%s", strings.Join(slices.Compact(groups), ","), aws.ToInt64(in.StartTime), aws.ToInt64(in.EndTime),
+		strings.Join(strings.Fields(aws.ToString(in.QueryString)), " "))
+}
+
+// StartQuery returns the recorded query ID of the same query.
+func (c *Insights) StartQuery(ctx context.Context, in *cloudwatchlogs.StartQueryInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error) {
+	rs, err := c.b.records("logs", "StartQuery")
+	if err != nil {
+		return nil, err
+	}
+	want := startKey(in)
+	var match []record
+	for _, r := range rs {
+		var rin cloudwatchlogs.StartQueryInput
+		if err := decodeInput(r, &rin); err != nil {
+			return nil, err
+		}
+		if startKey(&rin) == want {
+			match = append(match, r)
+		}
+	}
+	if len(match) == 0 {
+		return nil, fmt.Errorf("no recorded StartQuery asks this query of %s from %s to %s: %w", aws.ToString(in.LogGroupName),
+			time.Unix(aws.ToInt64(in.StartTime), 0).UTC().Format(time.RFC3339), time.Unix(aws.ToInt64(in.EndTime), 0).UTC().Format(time.RFC3339),
+			&NotInBundleError{Service: "logs", Operation: "StartQuery"})
+	}
+	r := c.nth("start "+want, match)
+	out := new(cloudwatchlogs.StartQueryOutput)
+	if err := decodeRecordOutput(r, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetQueryResults returns the query's next recorded answer.
+func (c *Insights) GetQueryResults(ctx context.Context, in *cloudwatchlogs.GetQueryResultsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error) {
+	rs, err := c.b.records("logs", "GetQueryResults")
+	if err != nil {
+		return nil, err
+	}
+	id := aws.ToString(in.QueryId)
+	var match []record
+	for _, r := range rs {
+		var rin cloudwatchlogs.GetQueryResultsInput
+		if err := decodeInput(r, &rin); err != nil {
+			return nil, err
+		}
+		if aws.ToString(rin.QueryId) == id && aws.ToString(rin.NextToken) == aws.ToString(in.NextToken) {
+			match = append(match, r)
+		}
+	}
+	if len(match) == 0 {
+		return nil, fmt.Errorf("no recorded GetQueryResults answers query %s: %w", id, &NotInBundleError{Service: "logs", Operation: "GetQueryResults"})
+	}
+	r := c.nth("results "+id+" "+aws.ToString(in.NextToken), match)
+	out := new(cloudwatchlogs.GetQueryResultsOutput)
+	if err := decodeRecordOutput(r, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DescribeLogGroups lists the recorded log groups by name, filtered by
+// logGroupNamePrefix, logGroupNamePattern (a case-insensitive substring) or
+// logGroupIdentifiers, in pages of limit (default and maximum 50).
+func (c *Insights) DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error) {
+	outs, _, err := outputs[cloudwatchlogs.DescribeLogGroupsOutput](c.b, "logs", "DescribeLogGroups")
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, g := range in.LogGroupIdentifiers {
+		ids = append(ids, groupName("", g))
+	}
+	seen := map[string]bool{}
+	var groups []cwltypes.LogGroup
+	for _, o := range outs {
+		for _, g := range o.LogGroups {
+			name := aws.ToString(g.LogGroupName)
+			switch {
+			case seen[name],
+				in.LogGroupNamePrefix != nil && !strings.HasPrefix(name, *in.LogGroupNamePrefix),
+				in.LogGroupNamePattern != nil && !strings.Contains(strings.ToLower(name), strings.ToLower(*in.LogGroupNamePattern)),
+				len(ids) > 0 && !slices.Contains(ids, name):
+				continue
+			}
+			seen[name] = true
+			groups = append(groups, g)
+		}
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		return aws.ToString(groups[i].LogGroupName) < aws.ToString(groups[j].LogGroupName)
+	})
+	page, next, err := paginate(groups, in.NextToken, int(aws.ToInt32(in.Limit)), 50, 50)
+	if err != nil {
+		return nil, fmt.Errorf("InvalidParameterException: %w", err)
+	}
+	return &cloudwatchlogs.DescribeLogGroupsOutput{LogGroups: page, NextToken: next}, nil
+}
+
+// decodeRecordOutput decodes a record's Output into v.
+func decodeRecordOutput(r record, v any) error {
+	return decodeValue(reflect.ValueOf(v).Elem(), r.output, r.file+": Output")
+}
