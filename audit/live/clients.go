@@ -2,9 +2,12 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +42,11 @@ type Options struct {
 	MaxAttempts int
 	// Recorder, when set, records every call as a bundle.
 	Recorder *Recorder
+	// CloudTrailRate is the rate, in requests a second, the CloudTrail
+	// client keeps to on its own side (every attempt waits its turn, the
+	// context's end ends the wait): 0 means DefaultCloudTrailRate, the
+	// LookupEvents quota of 2 a second; negative turns pacing off.
+	CloudTrailRate float64
 }
 
 // Retry defaults: enough to ride out throttling, bounded so a call that
@@ -61,10 +69,7 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
-				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) {
-					so.MaxAttempts = attempts
-					so.MaxBackoff = maxBackoff
-				})
+				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) { retryOptions(so, attempts) })
 			})
 		}),
 	}
@@ -84,6 +89,47 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	return cfg, nil
 }
 
+// retryOptions sets the standard retry options under the adaptive mode.
+//
+// Beyond the SDK's own list (throttling codes, HTTP 500/502/503/504,
+// connection resets and refusals, timeouts), a response cut short — the
+// body ending before its Content-Length (io.ErrUnexpectedEOF) or the
+// connection closing before any answer (io.EOF) — is retried: the SDK
+// leaves both to the caller, and every call vpnaudit makes is a read, so
+// each is safe to repeat.
+//
+// With one attempt (AWS_MAX_ATTEMPTS=1, as against an emulator) nothing is
+// retried but an answer the SDK's own HTTP client lost: it now and then
+// closes the connection it is reading ("use of closed network connection",
+// aws-sdk-go-v2#2737), which one more attempt recovers.
+func retryOptions(so *retry.StandardOptions, attempts int) {
+	so.MaxBackoff = maxBackoff
+	if attempts == 1 {
+		so.MaxAttempts = 2
+		so.Retryables = []retry.IsErrorRetryable{retry.NoRetryCanceledError{}, retry.IsErrorRetryableFunc(lostAnswer)}
+		return
+	}
+	so.MaxAttempts = attempts
+	so.Retryables = append(so.Retryables, retry.IsErrorRetryableFunc(cutShort))
+}
+
+// cutShort says a read's answer was cut short: retryable.
+func cutShort(err error) aws.Ternary {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+}
+
+// lostAnswer says the SDK's HTTP client closed the connection under its
+// own read (aws-sdk-go-v2#2737).
+func lostAnswer(err error) aws.Ternary {
+	if strings.Contains(err.Error(), "use of closed network connection") {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+}
+
 // Clients builds the collector's clients from cfg. Each is read-only, and
 // records its calls when o.Recorder is set. CloudWatch speaks AWS JSON 1.0,
 // which AWS and emulators such as moto both accept (the SDK's default,
@@ -93,12 +139,16 @@ func Clients(cfg aws.Config, o Options) collect.Clients {
 	if o.Recorder != nil {
 		stack = append(stack, o.Recorder.add)
 	}
+	ctStack := stack // CloudTrail's calls are paced to its quota
+	if p := cloudTrailPacer(o.CloudTrailRate); p != nil {
+		ctStack = append(append([]func(*middleware.Stack) error{}, stack...), addPacer(p))
+	}
 	return collect.Clients{
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(c *cloudwatch.Options) {
 			c.APIOptions = append(c.APIOptions, stack...)
 			c.Protocol = awsjson.New10(cwschemas.GraniteServiceVersion20100801)
 		}),
-		CloudTrail:  cloudtrail.NewFromConfig(cfg, func(c *cloudtrail.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
+		CloudTrail:  cloudtrail.NewFromConfig(cfg, func(c *cloudtrail.Options) { c.APIOptions = append(c.APIOptions, ctStack...) }),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg, func(c *cloudwatchlogs.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 		Insights:    cloudwatchlogs.NewFromConfig(cfg, func(c *cloudwatchlogs.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
 		EC2:         ec2.NewFromConfig(cfg, func(c *ec2.Options) { c.APIOptions = append(c.APIOptions, stack...) }),
