@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // FormatVersion is the bundle format version this package reads and writes.
@@ -116,8 +118,18 @@ func IsNotInBundle(err error) bool {
 
 // Open indexes the bundle in dir. It reads bundle.json (optional) and the
 // names of the files; each file is parsed when first asked for.
+//
+// Symbolic links are never followed, neither to files nor to service
+// directories: a bundle is a self-contained attachment, and a link could
+// make a replay read whatever it points to. A link (or a directory, or any
+// other non-regular entry) named like an operation's file, or a linked
+// service directory, makes Open fail with a message that names it, rather
+// than the operation being answered silently from the remaining files.
 func Open(dir string) (*Bundle, error) {
 	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open bundle: %s does not exist (a bundle is a directory of <service>/<Operation>.json files)", dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open bundle: %w", err)
 	}
@@ -125,51 +137,65 @@ func Open(dir string) (*Bundle, error) {
 		return nil, fmt.Errorf("open bundle: %s is not a directory (a bundle is a directory of <service>/<Operation>.json files)", dir)
 	}
 	b := &Bundle{Dir: dir, files: map[string][]string{}, cache: map[string][]record{}}
-	if raw, err := os.ReadFile(filepath.Join(dir, "bundle.json")); err == nil {
-		m, err := readManifest(raw)
-		if err != nil {
-			return nil, fmt.Errorf("open bundle: bundle.json: %w", err)
-		}
-		b.Manifest, b.HasManifest = m, true
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	m, ok, err := openManifest(dir)
+	if err != nil {
 		return nil, fmt.Errorf("open bundle: %w", err)
 	}
+	b.Manifest, b.HasManifest = m, ok
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open bundle: %w", err)
 	}
+	var irregular []*IrregularFileError
 	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
 		service := e.Name()
 		ops, known := operations[service]
+		if !e.IsDir() {
+			if known && e.Type()&fs.ModeSymlink != 0 {
+				irregular = append(irregular, &IrregularFileError{Path: service + "/", What: irregularLink})
+			}
+			continue
+		}
 		sub, err := os.ReadDir(filepath.Join(dir, service))
 		if err != nil {
-			return nil, fmt.Errorf("open bundle: %w", err)
+			return nil, fmt.Errorf("open bundle: read the directory %s/: %w", service, pathErrCause(err))
 		}
 		for _, f := range sub {
 			name := f.Name()
 			path := filepath.Join(dir, service, name)
-			if f.IsDir() || !f.Type().IsRegular() {
-				// Symlinks are not followed: a bundle is a self-contained
-				// attachment.
-				if !f.IsDir() {
-					b.Unknown = append(b.Unknown, path)
-				}
-				continue
-			}
 			op := ""
 			if known && strings.HasSuffix(name, ".json") {
 				op = matchOperation(strings.TrimSuffix(name, ".json"), ops)
 			}
 			if op == "" {
-				b.Unknown = append(b.Unknown, path)
+				if !f.IsDir() {
+					b.Unknown = append(b.Unknown, path)
+				}
+				continue
+			}
+			if !f.Type().IsRegular() {
+				// Symlinks are not followed: a bundle is a self-contained
+				// attachment.
+				what := irregularOther
+				switch {
+				case f.Type()&fs.ModeSymlink != 0:
+					what = irregularLink
+				case f.IsDir():
+					what = irregularDir
+				}
+				irregular = append(irregular, &IrregularFileError{Path: service + "/" + name, What: what})
 				continue
 			}
 			key := service + "/" + op
 			b.files[key] = append(b.files[key], path)
 		}
+	}
+	if len(irregular) > 0 {
+		sort.Slice(irregular, func(i, j int) bool { return irregular[i].Path < irregular[j].Path })
+		if n := len(irregular) - 1; n > 0 {
+			return nil, fmt.Errorf("open bundle: %w (and %d more %s)", irregular[0], n, plural(n, "entry", "entries"))
+		}
+		return nil, fmt.Errorf("open bundle: %w", irregular[0])
 	}
 	for k := range b.files {
 		sort.Strings(b.files[k])
@@ -180,6 +206,77 @@ func Open(dir string) (*Bundle, error) {
 	return b, nil
 }
 
+// The kinds of entry a bundle does not read.
+const (
+	irregularLink  = "is a symbolic link, which vpnaudit does not follow (a bundle must be self-contained): replace the link with a copy of what it points to"
+	irregularDir   = "is a directory, not a file: move its files up into the service directory or remove it"
+	irregularOther = "is not a regular file: replace it with the JSON file of the call"
+)
+
+// IrregularFileError says an entry of the bundle named like an operation's
+// file (or a service directory) is a symbolic link, a directory or another
+// non-regular file, which the bundle does not read.
+type IrregularFileError struct {
+	// Path is the entry's path inside the bundle ("cloudtrail/LookupEvents-000.json", "logs/").
+	Path string
+	What string
+}
+
+func (e *IrregularFileError) Error() string { return e.Path + " " + e.What }
+
+// openManifest reads bundle.json, which is optional. It is not followed
+// when it is a symbolic link.
+func openManifest(dir string) (Manifest, bool, error) {
+	path := filepath.Join(dir, "bundle.json")
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Manifest{}, false, nil
+	}
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("bundle.json: %w", pathErrCause(err))
+	}
+	if !st.Mode().IsRegular() {
+		what := irregularOther
+		switch {
+		case st.Mode()&fs.ModeSymlink != 0:
+			what = irregularLink
+		case st.IsDir():
+			what = "is a directory, not the bundle's manifest file: remove it (bundle.json is optional)"
+		}
+		return Manifest{}, false, &IrregularFileError{Path: "bundle.json", What: what}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("bundle.json: %w", pathErrCause(err))
+	}
+	m, err := readManifest(raw)
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("bundle.json: %w", err)
+	}
+	return m, true, nil
+}
+
+// pathErrCause drops the absolute path an *fs.PathError carries: messages
+// name files by their path inside the bundle.
+// A permission error says what to do.
+func pathErrCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w: make it readable to the user running vpnaudit", err)
+	}
+	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func readManifest(raw []byte) (Manifest, error) {
 	var generic map[string]any
 	if err := unmarshalGeneric(raw, &generic); err != nil {
@@ -187,6 +284,11 @@ func readManifest(raw []byte) (Manifest, error) {
 	}
 	var m Manifest
 	if err := decodeValue(reflect.ValueOf(&m).Elem(), generic, "bundle.json"); err != nil {
+		// decodeValue names the member "bundle.json.RecordedAt"; the
+		// caller names the file.
+		if rest, ok := strings.CutPrefix(err.Error(), "bundle.json."); ok {
+			return Manifest{}, errors.New(rest)
+		}
 		return Manifest{}, err
 	}
 	if m.FormatVersion != 0 && m.FormatVersion != FormatVersion {
@@ -234,7 +336,7 @@ func (b *Bundle) records(service, op string) ([]record, error) {
 	for _, p := range paths {
 		raw, err := os.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", b.rel(p), err)
+			return nil, fmt.Errorf("read %s: %w", b.rel(p), pathErrCause(err))
 		}
 		r, err := parseRecord(raw)
 		if err != nil {
@@ -247,11 +349,17 @@ func (b *Bundle) records(service, op string) ([]record, error) {
 	return rs, nil
 }
 
+// rel is p's path inside the bundle, for messages: quoted when it is not
+// valid UTF-8, so a hostile name cannot garble the terminal.
 func (b *Bundle) rel(p string) string {
-	if r, err := filepath.Rel(b.Dir, p); err == nil {
-		return r
+	r, err := filepath.Rel(b.Dir, p)
+	if err != nil {
+		r = p
 	}
-	return p
+	if !utf8.ValidString(r) {
+		return strconv.Quote(r)
+	}
+	return r
 }
 
 // parseRecord reads {"Input":…, "Output":…} or a bare output dump.
@@ -284,10 +392,19 @@ func unmarshalGeneric(raw []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	if err := d.Decode(v); err != nil {
+		var se *json.SyntaxError
+		switch {
+		case errors.Is(err, io.EOF):
+			return errors.New("not valid JSON: the file is empty")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return errors.New("not valid JSON: the file ends in the middle of a value (truncated?)")
+		case errors.As(err, &se):
+			return fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, err)
+		}
 		return fmt.Errorf("not valid JSON: %w", err)
 	}
 	if _, err := d.Token(); err != io.EOF {
-		return fmt.Errorf("not valid JSON: data after the top-level value")
+		return fmt.Errorf("not valid JSON: data after the top-level value at byte %d", d.InputOffset())
 	}
 	return nil
 }

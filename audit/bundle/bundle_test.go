@@ -58,10 +58,15 @@ func TestOpenErrors(t *testing.T) {
 		{"empty directory", map[string]string{}, "holds no <service>/<Operation>.json files"},
 		{"unknown format version", map[string]string{"bundle.json": `{"FormatVersion": 2}`, "sts/GetCallerIdentity.json": `{}`}, "FormatVersion 2 is not supported"},
 		{"manifest not JSON", map[string]string{"bundle.json": `{`, "sts/GetCallerIdentity.json": `{}`}, "bundle.json: not valid JSON"},
+		{"manifest wrong type", map[string]string{"bundle.json": `{"RecordedAt": [1]}`, "sts/GetCallerIdentity.json": `{}`}, "open bundle: bundle.json: RecordedAt: "},
+		{"no such directory", nil, "does not exist (a bundle is a directory of <service>/<Operation>.json files)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
+			if tt.files == nil {
+				dir = filepath.Join(dir, "missing")
+			}
 			for p, c := range tt.files {
 				os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
 				os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644)
@@ -388,24 +393,112 @@ func TestEC2Filters(t *testing.T) {
 	}
 }
 
-func TestSymlinksAreNotFollowed(t *testing.T) {
-	dir := t.TempDir()
-	outside := filepath.Join(t.TempDir(), "secret.json")
-	os.WriteFile(outside, []byte(`{"Account": "999999999999"}`), 0o644)
-	os.MkdirAll(filepath.Join(dir, "sts"), 0o755)
-	os.WriteFile(filepath.Join(dir, "cloudtrail-placeholder"), nil, 0o644)
-	os.MkdirAll(filepath.Join(dir, "cloudtrail"), 0o755)
-	os.WriteFile(filepath.Join(dir, "cloudtrail", "LookupEvents.json"), []byte(`{"Events": []}`), 0o644)
-	if err := os.Symlink(outside, filepath.Join(dir, "sts", "GetCallerIdentity.json")); err != nil {
-		t.Skip("symlinks not supported here:", err)
+// Symbolic links are never followed, and an entry named like an
+// operation's file that is not a regular file stops Open with a message
+// naming it, instead of the operation being answered from the other files.
+func TestIrregularEntries(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir, outside string)
+		want  string // "" when Open succeeds
+	}{
+		{"file linked out of the bundle", func(t *testing.T, dir, outside string) {
+			symlink(t, outside, filepath.Join(dir, "sts", "GetCallerIdentity.json"))
+		}, "open bundle: sts/GetCallerIdentity.json is a symbolic link, which vpnaudit does not follow (a bundle must be self-contained): replace the link with a copy of what it points to"},
+		{"file linked inside the bundle", func(t *testing.T, dir, outside string) {
+			symlink(t, "LookupEvents.json", filepath.Join(dir, "cloudtrail", "LookupEvents-001.json"))
+			symlink(t, outside, filepath.Join(dir, "sts", "GetCallerIdentity.json"))
+		}, "open bundle: cloudtrail/LookupEvents-001.json is a symbolic link, which vpnaudit does not follow (a bundle must be self-contained): replace the link with a copy of what it points to (and 1 more entry)"},
+		{"service directory linked", func(t *testing.T, dir, outside string) {
+			symlink(t, filepath.Dir(outside), filepath.Join(dir, "logs"))
+		}, "open bundle: logs/ is a symbolic link, which vpnaudit does not follow (a bundle must be self-contained): replace the link with a copy of what it points to"},
+		{"directory named like a file", func(t *testing.T, dir, outside string) {
+			os.MkdirAll(filepath.Join(dir, "cloudtrail", "LookupEvents-002.json"), 0o755)
+		}, "open bundle: cloudtrail/LookupEvents-002.json is a directory, not a file: move its files up into the service directory or remove it"},
+		{"manifest linked", func(t *testing.T, dir, outside string) {
+			symlink(t, outside, filepath.Join(dir, "bundle.json"))
+		}, "open bundle: bundle.json is a symbolic link, which vpnaudit does not follow (a bundle must be self-contained): replace the link with a copy of what it points to"},
+		{"manifest a directory", func(t *testing.T, dir, outside string) {
+			os.MkdirAll(filepath.Join(dir, "bundle.json"), 0o755)
+		}, "open bundle: bundle.json is a directory, not the bundle's manifest file: remove it (bundle.json is optional)"},
+		{"link with an unknown name is ignored", func(t *testing.T, dir, outside string) {
+			symlink(t, outside, filepath.Join(dir, "sts", "notes.json"))
+			symlink(t, filepath.Dir(outside), filepath.Join(dir, "unknown-service"))
+		}, ""},
 	}
-	b, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			outside := filepath.Join(t.TempDir(), "secret.json")
+			os.WriteFile(outside, []byte(`{"Account": "999999999999"}`), 0o644)
+			os.MkdirAll(filepath.Join(dir, "sts"), 0o755)
+			os.MkdirAll(filepath.Join(dir, "cloudtrail"), 0o755)
+			os.WriteFile(filepath.Join(dir, "cloudtrail", "LookupEvents.json"), []byte(`{"Events": []}`), 0o644)
+			tt.setup(t, dir, outside)
+			b, err := Open(dir)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Fatalf("Open error (-want +got):\n%s", diff)
+			}
+			if b != nil && b.Has("sts", "GetCallerIdentity") {
+				t.Errorf("a symlink leading out of the bundle was read")
+			}
+		})
 	}
-	if b.Has("sts", "GetCallerIdentity") {
-		t.Errorf("a symlink leading out of the bundle was read")
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip("SKIP: symlinks not supported here:", err)
 	}
+}
+
+// Unreadable files and JSON say which file and what is wrong with it.
+func TestReadErrors(t *testing.T) {
+	tests := []struct {
+		name, content, want string
+	}{
+		{"empty", "", "read cloudwatch/DescribeAlarms.json: not valid JSON: the file is empty"},
+		{"truncated", `{"MetricAlarms": [{"AlarmName": "a"`, "read cloudwatch/DescribeAlarms.json: not valid JSON: the file ends in the middle of a value (truncated?)"},
+		{"not JSON", "<html>Rate exceeded</html>", "read cloudwatch/DescribeAlarms.json: not valid JSON at byte 1: invalid character '<' looking for beginning of value"},
+		{"two values", `{} {}`, "read cloudwatch/DescribeAlarms.json: not valid JSON: data after the top-level value at byte 4"},
+		{"wrong type", `{"MetricAlarms": [{"Threshold": "one"}]}`, `cloudwatch/DescribeAlarms.json: Output.MetricAlarms[0].Threshold: want a number, got "one"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := writeBundle(t, map[string]string{"cloudwatch/DescribeAlarms.json": tt.content})
+			_, err := b.CloudWatch().DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{})
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("name not UTF-8", func(t *testing.T) {
+		b := writeBundle(t, map[string]string{"cloudwatch/DescribeAlarms-\xff.json": ""})
+		_, err := b.CloudWatch().DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{})
+		if want := `read "cloudwatch/DescribeAlarms-\xff.json": not valid JSON: the file is empty`; err == nil || err.Error() != want {
+			t.Errorf("error = %v, want %s", err, want)
+		}
+	})
+	t.Run("permission", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("SKIP: running as root, which file permissions do not stop")
+		}
+		b := writeBundle(t, map[string]string{"cloudwatch/DescribeAlarms.json": "{}"})
+		os.Chmod(filepath.Join(b.Dir, "cloudwatch", "DescribeAlarms.json"), 0)
+		_, err := b.CloudWatch().DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{})
+		if want := "read cloudwatch/DescribeAlarms.json: permission denied: make it readable to the user running vpnaudit"; err == nil || err.Error() != want {
+			t.Errorf("error = %v, want %s", err, want)
+		}
+	})
 }
 
 // A bundle may hold one metric at two periods: each query gets the series

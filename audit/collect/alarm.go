@@ -82,6 +82,9 @@ func (k *collector) incident(ctx context.Context) error {
 		return fmt.Errorf("alarm %q evaluates a metric-math expression; vpnaudit needs an alarm on a single metric (such as AWS/VPN TunnelState)", k.o.Alarm)
 	}
 	alarm := toAlarm(ma)
+	if err := checkAlarmKind(k.o.Alarm, alarm); err != nil {
+		return err
+	}
 	inc := audit.Incident{Alarm: alarm}
 	if k.o.Now.IsZero() {
 		k.o.Now = alarm.StateUpdated.Add(k.o.After)
@@ -89,6 +92,7 @@ func (k *collector) incident(ctx context.Context) error {
 		k.cover("clock", audit.CoveragePartial, "the evidence does not say when it was recorded; its time is taken as the alarm's last state update plus %s (%s)",
 			k.o.After, k.o.Now.Format(time.RFC3339))
 	}
+	k.checkClock(ma, alarm)
 
 	transitions, source, histErr := k.history(ctx, alarm)
 	switch {
@@ -101,6 +105,8 @@ func (k *collector) incident(ctx context.Context) error {
 	default:
 		k.cover("alarm-history", audit.CoverageOK, "%d state transitions (%s)", len(transitions), source)
 	}
+	k.checkHistory(ma, transitions)
+	k.coverSummaries(transitions)
 	if len(transitions) == 0 {
 		if t, ok := currentTransition(ma, alarm); ok {
 			transitions = append(transitions, t)
@@ -110,11 +116,9 @@ func (k *collector) incident(ctx context.Context) error {
 	period := time.Duration(alarm.Metric.Period) * time.Second
 	ep, sel, err := audit.SelectEpisode(inc.Episodes, k.o.At, period)
 	if err != nil {
-		if len(inc.Episodes) == 0 {
-			return fmt.Errorf("alarm %q was never in ALARM in the history read (it is %s now); nothing to investigate", k.o.Alarm, alarm.State)
-		}
-		return fmt.Errorf("alarm %q: %w", k.o.Alarm, err)
+		return k.episodeError(inc.Episodes, alarm, err)
 	}
+	k.checkWindow(ep)
 	if s, ok := k.alarmSeries(ctx, alarm, ep); ok {
 		audit.RefineBreach(&ep, alarm, s)
 		k.ev.Metrics = append(k.ev.Metrics, s)
@@ -310,6 +314,19 @@ type stateReasonData struct {
 }
 
 func parseHistory(it cwtypes.AlarmHistoryItem) (audit.Transition, error) {
+	t, err := parseHistoryData(it)
+	if err != nil {
+		// An unreadable HistoryData: its summary still says which change
+		// it was (incident covers it).
+		if s, ok := transitionFromSummary(it); ok {
+			return s, nil
+		}
+	}
+	return t, err
+}
+
+// parseHistoryData reads a StateUpdate item's HistoryData.
+func parseHistoryData(it cwtypes.AlarmHistoryItem) (audit.Transition, error) {
 	t := audit.Transition{Time: aws.ToTime(it.Timestamp).UTC(), Source: "DescribeAlarmHistory", Reason: aws.ToString(it.HistorySummary)}
 	var hd historyData
 	if err := json.Unmarshal([]byte(aws.ToString(it.HistoryData)), &hd); err != nil {

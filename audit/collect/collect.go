@@ -129,6 +129,9 @@ func Collect(ctx context.Context, c Clients, o Options) (*audit.Evidence, error)
 		k.ev.Window.End = ep.FiredAt
 	}
 	k.scope(ctx)
+	if err := k.checkUnrelatedInstance(); err != nil {
+		return nil, err
+	}
 
 	// Changes, metrics and traffic are independent of each other: fetch
 	// them concurrently (CloudTrail, the scarce API, never waits for the

@@ -50,7 +50,7 @@ const alarmInAlarm = `{"MetricAlarms": [{"AlarmName": "VPN-Down", "Namespace": "
 	"ComparisonOperator": "LessThanThreshold", "StateValue": "ALARM", "StateUpdatedTimestamp": "2026-11-03T21:55:21Z",
 	"StateTransitionedTimestamp": "2026-11-03T21:55:21Z",
 	"StateReasonData": "{\"version\":\"1.0\",\"evaluatedDatapoints\":[{\"timestamp\":\"2026-11-03T21:54:00.000+0000\",\"value\":0.0},{\"timestamp\":\"2026-11-03T21:53:00.000+0000\",\"value\":0.0}]}"},
-	{"AlarmName": "VPN-Down-Backup", "Namespace": "AWS/VPN", "MetricName": "TunnelState", "StateValue": "OK"},
+	{"AlarmName": "VPN-Down-Backup", "Namespace": "AWS/VPN", "MetricName": "TunnelState", "Dimensions": [{"Name": "VpnId", "Value": "vpn-2"}], "StateValue": "OK"},
 	{"AlarmName": "CPU-High", "Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "StateValue": "OK"}],
 	"CompositeAlarms": [{"AlarmName": "Network-Composite", "AlarmRule": "ALARM(VPN-Down) OR ALARM(CPU-High)", "StateValue": "OK"}]}`
 
@@ -63,7 +63,8 @@ func TestAlarmErrors(t *testing.T) {
 	}{
 		{"vpn-down", `alarm "vpn-down" not found; did you mean "VPN-Down", "VPN-Down-Backup"?`},
 		{"Network-Composite", `alarm "Network-Composite" is a composite alarm; vpnaudit investigates metric alarms — run it on one of the alarms in its rule: ALARM(VPN-Down) OR ALARM(CPU-High)`},
-		{"CPU-High", `alarm "CPU-High" was never in ALARM in the history read (it is OK now); nothing to investigate`},
+		{"CPU-High", `alarm "CPU-High" watches AWS/EC2 CPUUtilization, which leads to no Site-to-Site VPN: vpnaudit follows an alarm's VpnId, TunnelIpAddress, TransitGateway or InstanceId dimension, so run it on the VPN's alarm (such as AWS/VPN TunnelState with VpnId)`},
+		{"VPN-Down-Backup", `alarm "VPN-Down-Backup" was never in ALARM in the history read (it is OK now; CloudWatch keeps 30 days of alarm history), so there is nothing to investigate`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.alarm, func(t *testing.T) {
