@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -54,9 +55,36 @@ func (c *Insights) nth(key string, rs []record) record {
 	return rs[min(n, len(rs)-1)]
 }
 
+// noRecording is a call the bundle has files for, none of them this one's:
+// a NotInBundleError that says which call.
+type noRecording struct {
+	msg string
+	op  string
+}
+
+func (e *noRecording) Error() string { return e.msg }
+func (e *noRecording) Unwrap() error { return &NotInBundleError{Service: "logs", Operation: e.op} }
+
 // startKey identifies a StartQuery call: its log groups, time range and
 // query string with runs of white space folded.
 func startKey(in *cloudwatchlogs.StartQueryInput) string {
+	return fmt.Sprintf("%s|%d|%d|%s", strings.Join(groupsOf(in), ","), aws.ToInt64(in.StartTime), aws.ToInt64(in.EndTime),
+		strings.Join(strings.Fields(aws.ToString(in.QueryString)), " "))
+}
+
+// looseKey is startKey with the query's words sorted: quoted strings,
+// names and numbers, and each punctuation mark.
+func looseKey(in *cloudwatchlogs.StartQueryInput) string {
+	words := queryWord.FindAllString(aws.ToString(in.QueryString), -1)
+	sort.Strings(words)
+	return fmt.Sprintf("%s|%d|%d|%s", strings.Join(groupsOf(in), ","), aws.ToInt64(in.StartTime), aws.ToInt64(in.EndTime), strings.Join(words, "\x00"))
+}
+
+var queryWord = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|[\w@.*/:-]+|[^\s\w]`)
+
+// groupsOf returns the names of the log groups a StartQuery asks about,
+// sorted.
+func groupsOf(in *cloudwatchlogs.StartQueryInput) []string {
 	var groups []string
 	if g := aws.ToString(in.LogGroupName); g != "" {
 		groups = append(groups, g)
@@ -68,8 +96,7 @@ func startKey(in *cloudwatchlogs.StartQueryInput) string {
 		groups = append(groups, groupName("", g))
 	}
 	sort.Strings(groups)
-	return fmt.Sprintf("%s|%d|%d|%s", strings.Join(slices.Compact(groups), ","), aws.ToInt64(in.StartTime), aws.ToInt64(in.EndTime),
-		strings.Join(strings.Fields(aws.ToString(in.QueryString)), " "))
+	return slices.Compact(groups)
 }
 
 // StartQuery returns the recorded query ID of the same query.
@@ -78,21 +105,30 @@ func (c *Insights) StartQuery(ctx context.Context, in *cloudwatchlogs.StartQuery
 	if err != nil {
 		return nil, err
 	}
-	want := startKey(in)
-	var match []record
+	// Exactly the same query first; else the same words in any order: a
+	// redacted bundle maps addresses without keeping their order, so the
+	// lists of a query generated from it come in another order than the
+	// recorded one's.
+	want, loose := startKey(in), looseKey(in)
+	var match, near []record
 	for _, r := range rs {
 		var rin cloudwatchlogs.StartQueryInput
 		if err := decodeInput(r, &rin); err != nil {
 			return nil, err
 		}
-		if startKey(&rin) == want {
+		switch {
+		case startKey(&rin) == want:
 			match = append(match, r)
+		case looseKey(&rin) == loose:
+			near = append(near, r)
 		}
 	}
 	if len(match) == 0 {
-		return nil, fmt.Errorf("no recorded StartQuery asks this query of %s from %s to %s: %w", aws.ToString(in.LogGroupName),
-			time.Unix(aws.ToInt64(in.StartTime), 0).UTC().Format(time.RFC3339), time.Unix(aws.ToInt64(in.EndTime), 0).UTC().Format(time.RFC3339),
-			&NotInBundleError{Service: "logs", Operation: "StartQuery"})
+		match, want = near, loose
+	}
+	if len(match) == 0 {
+		return nil, &noRecording{fmt.Sprintf("the bundle records no StartQuery of this query over %s from %s to %s", strings.Join(groupsOf(in), ", "),
+			time.Unix(aws.ToInt64(in.StartTime), 0).UTC().Format(time.RFC3339), time.Unix(aws.ToInt64(in.EndTime), 0).UTC().Format(time.RFC3339)), "StartQuery"}
 	}
 	r := c.nth("start "+want, match)
 	out := new(cloudwatchlogs.StartQueryOutput)
@@ -120,7 +156,7 @@ func (c *Insights) GetQueryResults(ctx context.Context, in *cloudwatchlogs.GetQu
 		}
 	}
 	if len(match) == 0 {
-		return nil, fmt.Errorf("no recorded GetQueryResults answers query %s: %w", id, &NotInBundleError{Service: "logs", Operation: "GetQueryResults"})
+		return nil, &noRecording{fmt.Sprintf("the bundle records no GetQueryResults of query %s", id), "GetQueryResults"}
 	}
 	r := c.nth("results "+id+" "+aws.ToString(in.NextToken), match)
 	out := new(cloudwatchlogs.GetQueryResultsOutput)
