@@ -86,7 +86,7 @@ func (c *CloudTrail) matching(ctx context.Context, in *cloudtrail.LookupEventsIn
 		if err != nil {
 			return nil, err
 		}
-		pre.member = rawMember[in.LookupAttributes[0].AttributeKey]
+		pre.attr = rawMember[in.LookupAttributes[0].AttributeKey]
 		pre.value = aws.ToString(in.LookupAttributes[0].AttributeValue)
 	}
 	var events []cttypes.Event
@@ -98,8 +98,8 @@ func (c *CloudTrail) matching(ctx context.Context, in *cloudtrail.LookupEventsIn
 			return nil, err
 		}
 		rel := c.b.rel(p)
-		err := eachElement(p, "Events", buf, func(i int, raw []byte) error {
-			if !pre.maybe(raw) {
+		err := eachElement(p, "Events", buf, pre.reset, pre.member, func(i int, raw []byte) error {
+			if !pre.maybe() {
 				return nil
 			}
 			var e cttypes.Event
@@ -149,36 +149,37 @@ var rawMember = map[cttypes.LookupAttributeKey]string{
 // eventPrefilter rules events out from their raw members: an EventTime
 // outside the range, or a plain-string attribute member (absent counts as
 // "") other than the value. Whatever it cannot tell is decoded and judged
-// by the API's rules.
+// by the API's rules. It sees the members as the element is read (reset,
+// member), then judges (maybe).
 type eventPrefilter struct {
-	start, end    *time.Time
-	member, value string
+	start, end  *time.Time
+	attr, value string
+	tRaw, aRaw  []byte
 }
 
-func (p *eventPrefilter) maybe(raw []byte) bool {
-	var tRaw, aRaw []byte
-	err := members(raw, func(name, val []byte) {
-		switch {
-		case equalFold(name, "eventtime"):
-			tRaw = val
-		case p.member != "" && equalFold(name, p.member):
-			aRaw = val
-		}
-	})
-	if err != nil {
-		return true // the decoder says what is wrong
+func (p *eventPrefilter) reset() { p.tRaw, p.aRaw = nil, nil }
+
+func (p *eventPrefilter) member(name, val []byte) {
+	switch {
+	case equalFold(name, "eventtime"):
+		p.tRaw = val
+	case p.attr != "" && equalFold(name, p.attr):
+		p.aRaw = val
 	}
-	if p.member != "" {
-		if aRaw == nil || string(aRaw) == "null" {
+}
+
+func (p *eventPrefilter) maybe() bool {
+	if p.attr != "" {
+		if p.aRaw == nil || string(p.aRaw) == "null" {
 			if p.value != "" {
 				return false
 			}
-		} else if s, ok := plainString(aRaw); ok && string(s) != p.value {
+		} else if s, ok := plainString(p.aRaw); ok && string(s) != p.value {
 			return false
 		}
 	}
-	if (p.start != nil || p.end != nil) && tRaw != nil {
-		if s, ok := plainString(tRaw); ok {
+	if (p.start != nil || p.end != nil) && p.tRaw != nil {
+		if s, ok := plainString(p.tRaw); ok {
 			if t, err := audit.ParseTimestamp(string(s)); err == nil {
 				if p.start != nil && t.Before(*p.start) || p.end != nil && t.After(*p.end) {
 					return false

@@ -260,8 +260,15 @@ func (c *CloudWatch) recorded(ctx context.Context, asked []cwtypes.MetricDataQue
 		if len(want) == 0 {
 			continue
 		}
-		err := eachElement(mf.path, "MetricDataResults", buf, func(i int, raw []byte) error {
-			if id := rawID(raw); id != nil && !want[string(id)] {
+		var id []byte
+		reset := func() { id = nil }
+		member := func(name, val []byte) {
+			if equalFold(name, "id") {
+				id, _ = plainString(val)
+			}
+		}
+		err := eachElement(mf.path, "MetricDataResults", buf, reset, member, func(i int, raw []byte) error {
+			if id != nil && !want[string(id)] {
 				return nil
 			}
 			var r cwtypes.MetricDataResult
@@ -292,19 +299,6 @@ func (c *CloudWatch) recorded(ctx context.Context, asked []cwtypes.MetricDataQue
 		}
 	}
 	return recorded, nil
-}
-
-// rawID returns a result's Id when it is a plain string, else nil.
-func rawID(raw []byte) []byte {
-	var id []byte
-	if err := members(raw, func(name, val []byte) {
-		if equalFold(name, "id") {
-			id, _ = plainString(val)
-		}
-	}); err != nil {
-		return nil
-	}
-	return id
 }
 
 // readMember returns the raw value of the file's top-level member name,

@@ -447,7 +447,10 @@ func (s *jsonStream) skip() error {
 	}
 }
 
-var errShort = errors.New("short buffer")
+var (
+	errShort        = errors.New("short buffer")
+	errUnterminated = errors.New("not valid JSON: unterminated object")
+)
 
 // valueEnd returns the end of the JSON value starting at b[i] (after white
 // space), or errShort when b ends first and more may come (eof false).
@@ -523,40 +526,86 @@ func members(obj []byte, f func(name, val []byte)) error {
 	if len(obj) < 2 || obj[0] != '{' {
 		return fmt.Errorf("want an object, got %s", kindOf(obj))
 	}
-	i := 1
+	_, err := objectEnd(obj, 0, true, f)
+	return err
+}
+
+// object consumes the next value and returns its bytes (valid until the
+// next call), calling f with each member on the way when it is an object,
+// so an element is read in one pass. When the buffer has to be refilled
+// the object is read again: reset is called before each attempt, and the
+// slices f was given before it are no longer valid.
+func (s *jsonStream) object(reset func(), f func(name, val []byte)) ([]byte, error) {
+	c, err := s.peek()
+	if err != nil {
+		return nil, err
+	}
+	if c != '{' {
+		return s.value()
+	}
 	for {
-		i = skipSpace(obj, i)
-		if i >= len(obj) {
-			return errors.New("not valid JSON: unterminated object")
+		reset()
+		end, err := objectEnd(s.buf, s.pos, s.eof, f)
+		if err == errShort {
+			if !s.fill() {
+				return nil, s.eofError()
+			}
+			continue
 		}
-		switch obj[i] {
+		if err != nil {
+			return nil, err
+		}
+		v := s.buf[s.pos:end]
+		s.pos = end
+		return v, nil
+	}
+}
+
+// objectEnd reads the object starting at b[i] == '{', calling f with each
+// member, and returns its end, or errShort when b ends first and more may
+// come (eof false).
+func objectEnd(b []byte, i int, eof bool, f func(name, val []byte)) (int, error) {
+	short := errUnterminated
+	if !eof {
+		short = errShort
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return 0, short
+		}
+		switch b[i] {
 		case '}':
-			return nil
+			return i + 1, nil
 		case ',':
 			i++
 			continue
 		case '"':
 		default:
-			return fmt.Errorf("not valid JSON: want an object key, got %q", obj[i])
+			return 0, fmt.Errorf("not valid JSON: want an object key, got %q", b[i])
 		}
-		kend, err := stringEnd(obj, i, true)
+		kend, err := stringEnd(b, i, eof)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		name := obj[i+1 : kend-1]
-		i = skipSpace(obj, kend)
-		if i >= len(obj) || obj[i] != ':' {
-			return errors.New("not valid JSON: want a colon after an object key")
+		name := b[i+1 : kend-1]
+		i = skipSpace(b, kend)
+		if i >= len(b) {
+			return 0, short
 		}
-		i = skipSpace(obj, i+1)
-		if i >= len(obj) {
-			return errors.New("not valid JSON: unterminated object")
+		if b[i] != ':' {
+			return 0, errors.New("not valid JSON: want a colon after an object key")
 		}
-		vend, err := valueEnd(obj, i, true)
+		i = skipSpace(b, i+1)
+		if i >= len(b) {
+			return 0, short
+		}
+		vend, err := valueEnd(b, i, eof)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		f(name, obj[i:vend])
+		f(name, b[i:vend])
 		i = vend
 	}
 }

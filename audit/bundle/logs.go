@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,8 +193,9 @@ func seekArray(s *jsonStream, name string) (bool, error) {
 
 // eachElement streams the file at path and calls f with the index and raw
 // bytes of each element of the array member name (see seekArray). buf is
-// the read buffer to use.
-func eachElement(path, name string, buf []byte, f func(i int, raw []byte) error) error {
+// the read buffer to use. When member is not nil it sees each element's
+// members first, in the same pass (see jsonStream.object for reset).
+func eachElement(path, name string, buf []byte, reset func(), member func(name, val []byte), f func(i int, raw []byte) error) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return err
@@ -209,7 +211,12 @@ func eachElement(path, name string, buf []byte, f func(i int, raw []byte) error)
 		if err != nil || !more {
 			return err
 		}
-		raw, err := s.value()
+		var raw []byte
+		if member != nil {
+			raw, err = s.object(reset, member)
+		} else {
+			raw, err = s.value()
+		}
 		if err != nil {
 			return fmt.Errorf("%s[%d]: %w", name, i, err)
 		}
@@ -244,17 +251,7 @@ func (c *logCursor) nextRaw(rel string, ev *rawEvent) (bool, error) {
 		c.done = true
 		return false, nil
 	}
-	raw, err := c.s.value()
-	if err != nil {
-		return false, fmt.Errorf("read %s: event %d: %w", rel, c.index, err)
-	}
-	*ev = rawEvent{raw: raw}
-	if raw[0] != '{' {
-		ev.slow = true
-		c.index++
-		return true, nil
-	}
-	err = members(raw, func(name, val []byte) {
+	raw, err := c.s.object(func() { *ev = rawEvent{} }, func(name, val []byte) {
 		if len(val) == 4 && string(val) == "null" {
 			return // null leaves the member unset, as decodeValue does
 		}
@@ -276,6 +273,10 @@ func (c *logCursor) nextRaw(rel string, ev *rawEvent) (bool, error) {
 			ev.slow = ev.slow || !ev.hasIngestion
 		}
 	})
+	ev.raw = raw
+	if err == nil && raw[0] != '{' {
+		ev.slow = true
+	}
 	if err != nil {
 		return false, fmt.Errorf("read %s: event %d: %w", rel, c.index, err)
 	}
@@ -358,23 +359,18 @@ func objectKey(d *json.Decoder) (string, error) {
 // for the asked group: log stream names or prefix, the inclusive
 // startTime/endTime range (epoch ms), a filter pattern of plain terms (every
 // term must occur in the message), and pages of Limit events (default and
-// maximum 10 000). The next token points into the file being read.
+// maximum 10 000). Events come in file order; the next token points into
+// the file being read ("file:event").
+//
+// The group's files are scanned ahead of the pages, a few at a time on all
+// cores (see logScan); a scan left unfinished by one page waits, parked,
+// for the call that asks for the next.
 func (l *Logs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	files, err := l.b.logFiles()
 	if err != nil {
 		return nil, err
 	}
-	group := groupName(aws.ToString(in.LogGroupName), aws.ToString(in.LogGroupIdentifier))
-	if group == "" {
-		return nil, fmt.Errorf("InvalidParameterException: logGroupName or logGroupIdentifier is required")
-	}
-	if len(in.LogStreamNames) > 0 && in.LogStreamNamePrefix != nil {
-		return nil, fmt.Errorf("InvalidParameterException: logStreamNames and logStreamNamePrefix cannot both be given")
-	}
-	terms, err := filterTerms(aws.ToString(in.FilterPattern))
+	q, err := newLogQuery(in)
 	if err != nil {
 		return nil, err
 	}
@@ -392,123 +388,278 @@ func (l *Logs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLog
 		}
 		fileIdx, eventIdx = fi, ei
 	}
-	streams := map[string]bool{}
-	for _, s := range in.LogStreamNames {
-		streams[s] = true
+	sc := takeScan(l.b, q.key, fileIdx, eventIdx)
+	if sc == nil {
+		var todo []logFile
+		var idx []int
+		for i := fileIdx; i < len(files); i++ {
+			if files[i].group == "" || files[i].group == q.group {
+				todo = append(todo, files[i])
+				idx = append(idx, i)
+			}
+		}
+		sc = startScan(q, todo, idx, fileIdx, eventIdx)
 	}
 	out := &cloudwatchlogs.FilterLogEventsOutput{}
-	var raw rawEvent
-	for ; fileIdx < len(files); fileIdx, eventIdx = fileIdx+1, 0 {
-		lf := files[fileIdx]
-		if lf.group != "" && lf.group != group {
-			continue
-		}
-		c, err := l.b.takeCursor(lf, fileIdx, eventIdx)
+	for len(out.Events) < limit {
+		f, ok, err := sc.next(ctx)
 		if err != nil {
-			return nil, err
-		}
-		for {
-			if err := ctx.Err(); err != nil {
-				c.close()
-				return nil, err
-			}
-			if len(out.Events) == limit {
-				l.b.parkCursor(c)
-				out.NextToken = aws.String(fmt.Sprintf("%d:%d", c.file, c.index))
-				return out, nil
-			}
-			ok, err := c.nextRaw(lf.rel, &raw)
-			if err != nil {
-				c.close()
-				return nil, err
-			}
-			if !ok {
-				break
-			}
-			if !raw.slow {
-				// Filter on the raw members; only answers are built.
-				if len(streams) > 0 && !streams[string(raw.stream)] || in.LogStreamNamePrefix != nil && !bytes.HasPrefix(raw.stream, []byte(*in.LogStreamNamePrefix)) {
-					continue
-				}
-				if in.StartTime != nil && raw.ts < *in.StartTime || in.EndTime != nil && raw.ts > *in.EndTime {
-					continue
-				}
-				if !matchTermsBytes(raw.message, terms) {
-					continue
-				}
-			}
-			ev, err := raw.event(lf.rel, c.index-1)
-			if err != nil {
-				c.close()
-				return nil, err
-			}
-			stream := aws.ToString(ev.LogStreamName)
-			if len(streams) > 0 && !streams[stream] || in.LogStreamNamePrefix != nil && !strings.HasPrefix(stream, *in.LogStreamNamePrefix) {
-				continue
-			}
-			ts := aws.ToInt64(ev.Timestamp)
-			if in.StartTime != nil && ts < *in.StartTime || in.EndTime != nil && ts > *in.EndTime {
-				continue
-			}
-			if !matchTerms(aws.ToString(ev.Message), terms) {
-				continue
-			}
-			out.Events = append(out.Events, *ev)
-		}
-		c.close()
-	}
-	return out, nil
-}
-
-// takeCursor resumes a parked cursor at (file, index) or opens the file and
-// skips to index.
-func (b *Bundle) takeCursor(lf logFile, file, index int) (*logCursor, error) {
-	key := fmt.Sprintf("%d:%d", file, index)
-	b.mu.Lock()
-	c := b.cursors[key]
-	delete(b.cursors, key)
-	b.mu.Unlock()
-	if c != nil {
-		return c, nil
-	}
-	c, err := openCursor(lf, file)
-	if err != nil {
-		return nil, err
-	}
-	var raw rawEvent
-	for c.index < index {
-		ok, err := c.nextRaw(lf.rel, &raw)
-		if err != nil {
-			c.close()
+			sc.stop()
 			return nil, err
 		}
 		if !ok {
-			break
+			sc.stop()
+			return out, nil
 		}
+		out.Events = append(out.Events, f.ev)
+		fileIdx, eventIdx = f.file, f.index+1
 	}
-	return c, nil
+	parkScan(l.b, sc, q.key, fileIdx, eventIdx)
+	out.NextToken = aws.String(fmt.Sprintf("%d:%d", fileIdx, eventIdx))
+	return out, nil
 }
 
-// parkCursor keeps an open cursor for the next page. At most a few are kept;
-// an abandoned pagination costs one open file until it is evicted.
-func (b *Bundle) parkCursor(c *logCursor) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cursors == nil {
-		b.cursors = map[string]*logCursor{}
-	}
-	if len(b.cursors) >= 16 {
-		for k, old := range b.cursors {
-			old.close()
-			delete(b.cursors, k)
-			break
-		}
-	}
-	b.cursors[fmt.Sprintf("%d:%d", c.file, c.index)] = c
+// logQuery is a FilterLogEvents question without its paging.
+type logQuery struct {
+	group      string
+	streams    map[string]bool
+	prefix     *string
+	start, end *int64
+	terms      []string
+	key        string // identifies the question for parked scans
 }
 
-// Close releases files held open by unfinished paginations.
+func newLogQuery(in *cloudwatchlogs.FilterLogEventsInput) (*logQuery, error) {
+	q := &logQuery{group: groupName(aws.ToString(in.LogGroupName), aws.ToString(in.LogGroupIdentifier)),
+		prefix: in.LogStreamNamePrefix, start: in.StartTime, end: in.EndTime}
+	if q.group == "" {
+		return nil, fmt.Errorf("InvalidParameterException: logGroupName or logGroupIdentifier is required")
+	}
+	if len(in.LogStreamNames) > 0 && in.LogStreamNamePrefix != nil {
+		return nil, fmt.Errorf("InvalidParameterException: logStreamNames and logStreamNamePrefix cannot both be given")
+	}
+	terms, err := filterTerms(aws.ToString(in.FilterPattern))
+	if err != nil {
+		return nil, err
+	}
+	q.terms = terms
+	q.streams = map[string]bool{}
+	for _, s := range in.LogStreamNames {
+		q.streams[s] = true
+	}
+	q.key = fmt.Sprintf("%q|%q|%v|%v|%v|%q", q.group, in.LogStreamNames, ptrString(in.LogStreamNamePrefix), ptrInt(in.StartTime), ptrInt(in.EndTime), aws.ToString(in.FilterPattern))
+	return q, nil
+}
+
+func ptrString(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return strconv.Quote(*p)
+}
+
+func ptrInt(p *int64) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return strconv.FormatInt(*p, 10)
+}
+
+// matchRaw filters an event on its raw members; only events it keeps are
+// built.
+func (q *logQuery) matchRaw(ev *rawEvent) bool {
+	if len(q.streams) > 0 && !q.streams[string(ev.stream)] || q.prefix != nil && !bytes.HasPrefix(ev.stream, []byte(*q.prefix)) {
+		return false
+	}
+	if q.start != nil && ev.ts < *q.start || q.end != nil && ev.ts > *q.end {
+		return false
+	}
+	return matchTermsBytes(ev.message, q.terms)
+}
+
+func (q *logQuery) match(ev *cwltypes.FilteredLogEvent) bool {
+	stream := aws.ToString(ev.LogStreamName)
+	if len(q.streams) > 0 && !q.streams[stream] || q.prefix != nil && !strings.HasPrefix(stream, *q.prefix) {
+		return false
+	}
+	ts := aws.ToInt64(ev.Timestamp)
+	if q.start != nil && ts < *q.start || q.end != nil && ts > *q.end {
+		return false
+	}
+	return matchTerms(aws.ToString(ev.Message), q.terms)
+}
+
+// found is one event that answers a query, with its place in the bundle.
+type found struct {
+	file, index int
+	ev          cwltypes.FilteredLogEvent
+}
+
+// fileResult is what a file holds for a query.
+type fileResult struct {
+	events []found
+	err    error
+}
+
+// scanFile reads one file for a query from event index from on.
+func scanFile(ctx context.Context, q *logQuery, lf logFile, file, from int) fileResult {
+	c, err := openCursor(lf, file)
+	if err != nil {
+		return fileResult{err: err}
+	}
+	defer c.close()
+	var res fileResult
+	var raw rawEvent
+	for {
+		if c.index%4096 == 0 && ctx.Err() != nil {
+			return fileResult{err: ctx.Err()}
+		}
+		ok, err := c.nextRaw(lf.rel, &raw)
+		if err != nil {
+			return fileResult{err: err}
+		}
+		if !ok {
+			return res
+		}
+		i := c.index - 1
+		if i < from || !raw.slow && !q.matchRaw(&raw) {
+			continue
+		}
+		ev, err := raw.event(lf.rel, i)
+		if err != nil {
+			return fileResult{err: err}
+		}
+		if q.match(ev) {
+			res.events = append(res.events, found{file: file, index: i, ev: *ev})
+		}
+	}
+}
+
+// logScan reads a query's files ahead of the consumer: at most
+// scanAhead files are being read or waiting to be consumed at a time, each
+// on its own goroutine, so both cores decode while pages are handed out in
+// file order. Memory is bounded by scanAhead files' matching events.
+type logScan struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	results []chan fileResult
+	slots   chan struct{}
+	pos     int     // next file to consume
+	cur     []found // the current file's events not yet handed out
+}
+
+// scanAhead is how many files a scan reads ahead: enough to keep every
+// core busy while a page is used.
+var scanAhead = max(3, runtime.GOMAXPROCS(0)+1)
+
+func startScan(q *logQuery, files []logFile, idx []int, firstFile, firstIndex int) *logScan {
+	ctx, cancel := context.WithCancel(context.Background())
+	sc := &logScan{ctx: ctx, cancel: cancel, slots: make(chan struct{}, scanAhead)}
+	for range files {
+		sc.results = append(sc.results, make(chan fileResult, 1))
+	}
+	go func() {
+		for i, lf := range files {
+			select {
+			case sc.slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			from := 0
+			if idx[i] == firstFile {
+				from = firstIndex
+			}
+			go func(i, file, from int, lf logFile) {
+				sc.results[i] <- scanFile(ctx, q, lf, file, from)
+			}(i, idx[i], from, lf)
+		}
+	}()
+	return sc
+}
+
+// next returns the next event that answers the query, false at the end.
+func (sc *logScan) next(ctx context.Context) (found, bool, error) {
+	for len(sc.cur) == 0 {
+		if sc.pos == len(sc.results) {
+			return found{}, false, nil
+		}
+		var r fileResult
+		select {
+		case r = <-sc.results[sc.pos]:
+		case <-ctx.Done():
+			return found{}, false, ctx.Err()
+		}
+		<-sc.slots
+		sc.pos++
+		if r.err != nil {
+			return found{}, false, r.err
+		}
+		sc.cur = r.events
+	}
+	f := sc.cur[0]
+	sc.cur[0] = found{}
+	sc.cur = sc.cur[1:]
+	return f, true, nil
+}
+
+// stop ends the scan's reading.
+func (sc *logScan) stop() { sc.cancel() }
+
+// Parked scans, per bundle: a pagination left halfway resumes where its
+// scan stands. At most maxParked are kept per bundle; the oldest is stopped
+// (its next page then reads from the token's file again).
+var (
+	parkMu sync.Mutex
+	parked = map[*Bundle][]parkedScan{}
+)
+
+const maxParked = 16
+
+type parkedScan struct {
+	key string
+	sc  *logScan
+}
+
+func scanKey(query string, file, index int) string {
+	return fmt.Sprintf("%s@%d:%d", query, file, index)
+}
+
+func parkScan(b *Bundle, sc *logScan, query string, file, index int) {
+	parkMu.Lock()
+	defer parkMu.Unlock()
+	ps := parked[b]
+	if len(ps) >= maxParked {
+		ps[0].sc.stop()
+		ps = ps[1:]
+	}
+	parked[b] = append(ps, parkedScan{scanKey(query, file, index), sc})
+}
+
+func takeScan(b *Bundle, query string, file, index int) *logScan {
+	parkMu.Lock()
+	defer parkMu.Unlock()
+	key := scanKey(query, file, index)
+	ps := parked[b]
+	for i, p := range ps {
+		if p.key == key {
+			parked[b] = append(ps[:i:i], ps[i+1:]...)
+			if len(parked[b]) == 0 {
+				delete(parked, b)
+			}
+			return p.sc
+		}
+	}
+	return nil
+}
+
+// Close stops the scans of unfinished paginations.
 func (b *Bundle) Close() error {
+	parkMu.Lock()
+	defer parkMu.Unlock()
+	for _, p := range parked[b] {
+		p.sc.stop()
+	}
+	delete(parked, b)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for k, c := range b.cursors {
