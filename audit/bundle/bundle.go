@@ -54,7 +54,26 @@ func (b *Bundle) failure(service, op string) error {
 			return &RecordedFailure{f}
 		}
 	}
-	return &NotInBundleError{Service: service, Operation: op}
+	return &NotInBundleError{Service: service, Operation: op, Misnamed: b.misnamed(service, op)}
+}
+
+// misnamed lists the files of service/ that are not read but whose names
+// look like op's (describealarms.json, DescribeAlarm.json): a hand-made
+// bundle's typo should be named, not leave the operation silently missing.
+func (b *Bundle) misnamed(service, op string) []string {
+	var out []string
+	for _, p := range b.Unknown {
+		rel := b.rel(p)
+		svc, name, ok := strings.Cut(filepath.ToSlash(rel), "/")
+		if !ok || svc != service {
+			continue
+		}
+		squashed := strings.NewReplacer("-", "", "_", "", " ", "").Replace(name)
+		if n := min(len(squashed), len(op)-1); n > 0 && strings.EqualFold(squashed[:n], op[:n]) {
+			out = append(out, svc+"/"+name)
+		}
+	}
+	return out
 }
 
 // operations are the API operations a bundle may hold, per service (the AWS
@@ -104,10 +123,18 @@ type record struct {
 // NotInBundleError says a bundle holds no file for an operation.
 type NotInBundleError struct {
 	Service, Operation string
+	// Misnamed lists files whose names look like the operation's but are
+	// not read (a different case, a letter missing).
+	Misnamed []string
 }
 
 func (e *NotInBundleError) Error() string {
-	return fmt.Sprintf("the bundle has no %s/%s*.json", e.Service, e.Operation)
+	msg := fmt.Sprintf("the bundle has no %s/%s*.json", e.Service, e.Operation)
+	if len(e.Misnamed) > 0 {
+		msg += fmt.Sprintf(" (%s is not read: rename it to start with %s exactly, e.g. %s/%s.json)",
+			strings.Join(e.Misnamed, ", "), e.Operation, e.Service, e.Operation)
+	}
+	return msg
 }
 
 // IsNotInBundle reports whether err says the bundle lacks an operation.

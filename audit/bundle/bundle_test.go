@@ -481,6 +481,13 @@ func TestReadErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("misnamed", func(t *testing.T) {
+		b := writeBundle(t, map[string]string{"cloudwatch/describealarms.json": "{}", "cloudwatch/DescribeAlarmHistory.json": "{}"})
+		_, err := b.CloudWatch().DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{})
+		if want := "the bundle has no cloudwatch/DescribeAlarms*.json (cloudwatch/describealarms.json is not read: rename it to start with DescribeAlarms exactly, e.g. cloudwatch/DescribeAlarms.json)"; err == nil || err.Error() != want {
+			t.Errorf("error = %v, want %s", err, want)
+		}
+	})
 	t.Run("name not UTF-8", func(t *testing.T) {
 		b := writeBundle(t, map[string]string{"cloudwatch/DescribeAlarms-\xff.json": ""})
 		_, err := b.CloudWatch().DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{})

@@ -190,6 +190,11 @@ func badCases() []badCase {
 
 		// The alarm.
 		{name: "alarms-missing", mutate: func(t *testing.T, root, bundle string) { remove(t, filepath.Join(bundle, alarms)) }, code: ExitError},
+		{name: "alarms-misnamed", mutate: func(t *testing.T, root, bundle string) {
+			if err := os.Rename(filepath.Join(bundle, alarms), filepath.Join(bundle, "cloudwatch", "describe-alarms.json")); err != nil {
+				t.Fatal(err)
+			}
+		}, code: ExitError},
 		{name: "alarms-not-json", mutate: writeFile(alarms, "<html>Rate exceeded</html>\n"), code: ExitError},
 		{name: "alarms-truncated", mutate: func(t *testing.T, root, bundle string) { truncate(t, filepath.Join(bundle, alarms)) }, code: ExitError},
 		{name: "alarms-empty-file", mutate: writeFile(alarms, ""), code: ExitError},
