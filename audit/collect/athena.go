@@ -1,9 +1,12 @@
 package collect
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -13,9 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 	athenatypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
 	"github.com/vpnaudit/vpnaudit/audit"
 	"github.com/vpnaudit/vpnaudit/audit/flowlog"
+	"github.com/vpnaudit/vpnaudit/audit/trail"
 )
 
 // Push-down of flow logs delivered to S3 to Athena.
@@ -59,7 +64,7 @@ var athenaSleep = func(ctx context.Context, d time.Duration) error {
 
 // runQuery runs one SELECT to completion and returns its rows without the
 // header, and the bytes Athena scanned.
-func (k *collector) runQuery(ctx context.Context, query string) ([][]string, int64, error) {
+func (k *collector) runQuery(ctx context.Context, source, query string) ([][]string, int64, error) {
 	o := k.o.Athena
 	in := &athena.StartQueryExecutionInput{
 		QueryString:           aws.String(query),
@@ -102,7 +107,7 @@ func (k *collector) runQuery(ctx context.Context, query string) ([][]string, int
 			}
 			return nil, scanned, fmt.Errorf("Athena query %s %s: %s", id, strings.ToLower(string(state)), reason)
 		}
-		k.progress("flow-logs", "Athena query %s %s", id, strings.ToLower(string(state)))
+		k.progress(source, "Athena query %s %s", id, strings.ToLower(string(state)))
 		if err := athenaSleep(ctx, wait); err != nil {
 			return nil, scanned, err
 		}
@@ -134,13 +139,30 @@ func (k *collector) runQuery(ctx context.Context, query string) ([][]string, int
 	return rows, scanned, nil
 }
 
+// sqlTable names an Athena table: table in database, or database.table.
+func sqlTable(database, table string) string {
+	if db, tb, ok := strings.Cut(table, "."); ok {
+		return sqlIdent(db) + "." + sqlIdent(tb)
+	}
+	return sqlIdent(database) + "." + sqlIdent(table)
+}
+
+// windowDays are the day partitions (yyyy/MM/dd) from..to.
+func windowDays(from, to time.Time) []string {
+	var days []string
+	for d := from.UTC().Truncate(24 * time.Hour); !d.After(to); d = d.Add(24 * time.Hour) {
+		days = append(days, d.Format("2006/01/02"))
+	}
+	return days
+}
+
 // athenaFlows aggregates one flow log's records of the window with Athena.
 func (k *collector) athenaFlows(ctx context.Context, info audit.FlowLog, format flowlog.Format, enis []string) (audit.Traffic, int64, error) {
 	q, err := k.flowQuery(info, format, enis)
 	if err != nil {
 		return audit.Traffic{}, 0, err
 	}
-	rows, scanned, err := k.runQuery(ctx, q)
+	rows, scanned, err := k.runQuery(ctx, "flow-logs", q)
 	if err != nil {
 		return audit.Traffic{}, scanned, err
 	}
@@ -243,18 +265,8 @@ func (k *collector) flowQuery(info audit.FlowLog, format flowlog.Format, enis []
 
 	w := k.ev.Window
 	interval := time.Duration(info.Interval) * time.Second
-	var days []string
-	for d := w.Start.Add(-5 * time.Minute).UTC().Truncate(24 * time.Hour); !d.After(w.End.Add(interval + objectLateness)); d = d.Add(24 * time.Hour) {
-		days = append(days, d.Format("2006/01/02"))
-	}
-	o := k.o.Athena
-	table := sqlIdent(o.FlowTable)
-	if !strings.Contains(o.FlowTable, ".") {
-		table = sqlIdent(o.Database) + "." + table
-	} else {
-		db, tb, _ := strings.Cut(o.FlowTable, ".")
-		table = sqlIdent(db) + "." + sqlIdent(tb)
-	}
+	days := windowDays(w.Start.Add(-5*time.Minute), w.End.Add(interval+objectLateness))
+	table := sqlTable(k.o.Athena.Database, k.o.Athena.FlowTable)
 	lo, hi := (w.Start.UnixMilli()+999)/1000, w.End.UnixMilli()/1000
 
 	var b strings.Builder
@@ -343,4 +355,136 @@ func flowRows(rows [][]string, flowLogID string) (audit.Traffic, error) {
 	merged := mergeTraffic(audit.Traffic{}, audit.Traffic{Series: t.Series}, audit.Traffic{Interfaces: t.Interfaces})
 	merged.Records, merged.NoData, merged.SkipData = counts.Records, counts.NoData, counts.SkipData
 	return merged, nil
+}
+
+// CloudTrail push-down.
+//
+// LookupEvents returns 50 events a page at 2 requests a second: a busy
+// account's window can take minutes to page. When the first page shows
+// that more than autoTrailPages pages would be needed (the window's length
+// over the span the first page covered, counted back from the window's
+// end), or with --push-down always, and a trail table is configured, the
+// window's write events (readOnly false, the same question LookupEvents
+// asks) are read from the trail's S3 copy with one Athena SELECT instead,
+// and each row is decoded as the CloudTrail record it is, by the same
+// decoder LookupEvents' CloudTrailEvent goes through.
+
+// autoTrailPages is the estimated number of LookupEvents pages above which
+// --push-down auto queries the trail table: 40 pages take at least 20 s.
+const autoTrailPages = 40
+
+// trailColumns are the trail query's result columns: the record's members
+// (lowercase, as Athena names them), JSON text for the nested ones.
+var trailColumns = []string{"eventversion", "eventid", "eventtime", "eventsource", "eventname", "awsregion", "sourceipaddress",
+	"useragent", "errorcode", "errormessage", "requestparameters", "responseelements", "additionaleventdata", "readonly",
+	"eventtype", "recipientaccountid", "useridentity", "resources"}
+
+// jsonColumns hold JSON text.
+var jsonColumns = map[string]bool{"requestparameters": true, "responseelements": true, "additionaleventdata": true, "useridentity": true, "resources": true}
+
+// trailQuery is the SELECT of the window's write events.
+func (k *collector) trailQuery() string {
+	w := k.ev.Window
+	cols := make([]string, len(trailColumns))
+	for i, c := range trailColumns {
+		switch c {
+		case "useridentity", "resources":
+			cols[i] = fmt.Sprintf("json_format(CAST(%s AS JSON)) AS %s", c, c)
+		default:
+			cols[i] = c
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT %s\n", strings.Join(cols, ", "))
+	fmt.Fprintf(&b, "FROM %s\n", sqlTable(k.o.Athena.Database, k.o.Athena.TrailTable))
+	fmt.Fprintf(&b, "WHERE region = %s AND day IN %s\n", sqlString(k.ev.Region), sqlList(windowDays(w.Start, w.End)))
+	fmt.Fprintf(&b, "  AND eventtime BETWEEN %s AND %s\n", sqlString(w.Start.UTC().Format("2006-01-02T15:04:05Z")), sqlString(w.End.UTC().Format("2006-01-02T15:04:05Z")))
+	b.WriteString("  AND readonly = 'false' AND eventtype <> 'AwsCloudTrailInsight'\n")
+	b.WriteString("ORDER BY eventtime, eventid")
+	return b.String()
+}
+
+// trailRows decodes the rows as CloudTrail records.
+func trailRows(rows [][]string) (changes []audit.Change, undecodable int, err error) {
+	for n, r := range rows {
+		if len(r) != len(trailColumns) {
+			return nil, 0, fmt.Errorf("Athena result row %d has %d columns, want %d (%s)", n+1, len(r), len(trailColumns), strings.Join(trailColumns, ", "))
+		}
+		rec := map[string]any{}
+		for i, c := range trailColumns {
+			v := r[i]
+			if v == "" {
+				continue
+			}
+			if jsonColumns[c] && json.Valid([]byte(v)) {
+				rec[c] = json.RawMessage(v)
+			} else {
+				rec[c] = v
+			}
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // keep the logged text as it is
+		if err := enc.Encode(rec); err != nil {
+			return nil, 0, err
+		}
+		c, err := trail.Decode(bytes.TrimSpace(buf.Bytes()))
+		if err != nil {
+			undecodable++
+		}
+		if c.EventID == "" && c.EventName == "" {
+			continue
+		}
+		changes = append(changes, c)
+	}
+	return changes, undecodable, nil
+}
+
+// trailPushDown decides from LookupEvents' first page whether the trail
+// table answers instead and, if so, reads it: done says the changes and
+// their coverage are final. When the table was not used although the
+// volume called for it, or its query failed, note says so (for the
+// LookupEvents coverage detail, "; …").
+func (k *collector) trailPushDown(ctx context.Context, first *cloudtrail.LookupEventsOutput, note *string) (audit.Coverage, bool) {
+	if k.o.PushDown == PushDownNever {
+		return audit.Coverage{}, false
+	}
+	w := k.ev.Window
+	estimate := 1
+	if first.NextToken != nil && len(first.Events) > 0 {
+		oldest := aws.ToTime(first.Events[len(first.Events)-1].EventTime)
+		if covered := w.End.Sub(oldest); covered > 0 {
+			estimate = int(math.Ceil(float64(w.End.Sub(w.Start)) / float64(covered)))
+		} else {
+			estimate = math.MaxInt32
+		}
+	}
+	large := estimate > autoTrailPages
+	if k.o.PushDown != PushDownAlways && !large {
+		return audit.Coverage{}, false
+	}
+	if k.c.Athena == nil || k.o.Athena.Database == "" || k.o.Athena.TrailTable == "" {
+		if large {
+			*note = fmt.Sprintf("; about %d pages were needed: set --athena-database and --athena-trail-table to query the trail's S3 copy with Athena instead (see Push-down in the README)", estimate)
+		}
+		return audit.Coverage{}, false
+	}
+	rows, scanned, err := k.runQuery(ctx, "cloudtrail", k.trailQuery())
+	var changes []audit.Change
+	undecodable := 0
+	if err == nil {
+		changes, undecodable, err = trailRows(rows)
+	}
+	if err != nil {
+		*note = fmt.Sprintf("; the Athena query of the trail table failed (%s), so LookupEvents was paged", why(err))
+		return audit.Coverage{}, false
+	}
+	k.ev.Changes = sortChanges(changes)
+	detail := fmt.Sprintf("%d changes (readOnly=false) from %s to %s, pushed down to Athena (table %s; LookupEvents would have needed about %d pages; Athena scanned %s)",
+		len(changes), w.Start.Format("2006-01-02 15:04"), w.End.Format("15:04 MST"), k.o.Athena.TrailTable, estimate, mb(scanned))
+	if undecodable > 0 {
+		return audit.Coverage{Source: "cloudtrail", Status: audit.CoveragePartial,
+			Detail: detail + fmt.Sprintf("; %d rows could not be read as CloudTrail records", undecodable)}, true
+	}
+	return audit.Coverage{Source: "cloudtrail", Status: audit.CoverageOK, Detail: detail}, true
 }

@@ -30,6 +30,7 @@ func (k *collector) changes(ctx context.Context) audit.Coverage {
 	var changes []audit.Change
 	undecodable := 0
 	pages := 0
+	athenaNote := "" // why the trail table was not used when the volume called for it (athena.go)
 	for p.HasMorePages() {
 		k.call("cloudtrail", "LookupEvents")
 		out, err := p.NextPage(ctx)
@@ -43,6 +44,11 @@ func (k *collector) changes(ctx context.Context) audit.Coverage {
 				Detail: fmt.Sprintf("LookupEvents failed after %d pages (%d changes read): %s", pages, len(changes), why(err))}
 		}
 		pages++
+		if pages == 1 {
+			if cov, done := k.trailPushDown(ctx, out, &athenaNote); done {
+				return cov
+			}
+		}
 		for _, e := range out.Events {
 			c, err := trail.FromLookup(envelope(e))
 			if err != nil {
@@ -62,7 +68,7 @@ func (k *collector) changes(ctx context.Context) audit.Coverage {
 	}
 	k.ev.Changes = sortChanges(changes)
 	detail := fmt.Sprintf("%d changes (ReadOnly=false) from %s to %s in %d LookupEvents pages", len(changes),
-		w.Start.Format("2006-01-02 15:04"), w.End.Format("15:04 MST"), pages)
+		w.Start.Format("2006-01-02 15:04"), w.End.Format("15:04 MST"), pages) + athenaNote
 	if undecodable > 0 {
 		return audit.Coverage{Source: "cloudtrail", Status: audit.CoveragePartial,
 			Detail: detail + fmt.Sprintf("; %d events had an unreadable CloudTrailEvent and are known only by their summary", undecodable)}
