@@ -189,10 +189,12 @@ func (k *collector) readInsights(ctx context.Context, agg *audit.FlowAggregator,
 	var done sync.Mutex
 	finished := 0
 	for i, q := range plan {
+		// Queries start in plan order (the status query first), so a run
+		// stopped early has what matters most.
+		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			outs[i], errs[i] = r.run(ctx, q, k.ev.Window.Start, k.ev.Window.End)
 			done.Lock()
@@ -206,21 +208,27 @@ func (k *collector) readInsights(ctx context.Context, agg *audit.FlowAggregator,
 	queries, scanned := 0, 0.0
 	for i := range plan {
 		if errs[i] != nil && ctx.Err() == nil {
-			return logRead{}, fmt.Errorf("Logs Insights %s query: %w", plan[i].kind, errs[i])
+			return logRead{}, fmt.Errorf("the %s query: %w", plan[i].kind, errs[i])
 		}
 		queries += outs[i].queries
 		scanned += outs[i].scanned
 	}
+	unfinished := 0
 	for i, q := range plan {
 		feedInsights(agg, q, outs[i].rows, cls, fl)
 		for _, p := range outs[i].partial {
 			res.problems = appendNew(res.problems, fmt.Sprintf("%s: %s", fl.LogGroup, p))
 		}
 		if errs[i] != nil {
-			res.problems = appendNew(res.problems, fmt.Sprintf("%s: the %s query did not finish (%s)", fl.LogGroup, q.kind, why(errs[i])))
+			unfinished++
 		}
 	}
-	res.notes = append(res.notes, fmt.Sprintf("%s was aggregated by Logs Insights (%d queries, %s scanned)", fl.LogGroup, queries, humanBytes(int64(scanned))))
+	if unfinished > 0 {
+		res.problems = append(res.problems, fmt.Sprintf("%s: %d of %d Logs Insights queries had not finished when the run stopped", fl.LogGroup, unfinished, len(plan)))
+	}
+	if queries > 0 {
+		res.notes = append(res.notes, fmt.Sprintf("%s was aggregated by Logs Insights (%d queries, %s scanned)", fl.LogGroup, queries, humanBytes(int64(scanned))))
+	}
 	return res, nil
 }
 

@@ -28,6 +28,9 @@ type fakeInsights struct {
 	running int
 	// rowLimit, when set, caps the rows of a result (else the query's limit).
 	rowLimit int
+	// rowsWhileRunning returns the rows while running too (a query's
+	// partial results).
+	rowsWhileRunning bool
 
 	mu      sync.Mutex
 	queries map[string]*fakeQuery
@@ -46,6 +49,9 @@ func (f *fakeInsights) DescribeLogGroups(ctx context.Context, in *cloudwatchlogs
 }
 
 func (f *fakeInsights) StartQuery(ctx context.Context, in *cloudwatchlogs.StartQueryInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // as the SDK does before sending
+	}
 	q := &fakeQuery{}
 	prog, err := compileQuery(aws.ToString(in.QueryString))
 	if err != nil {
@@ -88,7 +94,11 @@ func (f *fakeInsights) GetQueryResults(ctx context.Context, in *cloudwatchlogs.G
 	q.polls++
 	stats := &cwltypes.QueryStatistics{BytesScanned: q.scanned, RecordsMatched: float64(len(q.rows))}
 	if q.polls <= f.running {
-		return &cloudwatchlogs.GetQueryResultsOutput{Status: cwltypes.QueryStatusRunning, Results: [][]cwltypes.ResultField{}, Statistics: stats}, nil
+		rows := [][]cwltypes.ResultField{}
+		if f.rowsWhileRunning {
+			rows = q.rows
+		}
+		return &cloudwatchlogs.GetQueryResultsOutput{Status: cwltypes.QueryStatusRunning, Results: rows, Statistics: stats}, nil
 	}
 	return &cloudwatchlogs.GetQueryResultsOutput{Status: cwltypes.QueryStatusComplete, Results: q.rows, Statistics: stats}, nil
 }

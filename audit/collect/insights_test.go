@@ -380,11 +380,16 @@ func TestInsightsMatchesLocal(t *testing.T) {
 	}
 }
 
-// overlay copies a fixture and adds the files of testdata/insights/NAME.
-func overlay(t *testing.T, name string, extra map[string]string) string {
+// overlay copies a fixture and adds the files of testdata/insights/NAME
+// (unless bare) and extra.
+func overlay(t *testing.T, name string, bare bool, extra map[string]string) string {
 	t.Helper()
 	dst := t.TempDir()
-	for _, src := range []string{testenv.Fixture(t, name), filepath.Join("testdata", "insights", name)} {
+	srcs := []string{testenv.Fixture(t, name), filepath.Join("testdata", "insights", name)}
+	if bare {
+		srcs = srcs[:1]
+	}
+	for _, src := range srcs {
 		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
@@ -431,12 +436,17 @@ func TestInsightsBundleReplay(t *testing.T) {
 				pushed   bool
 				calls    []string // logs calls expected in the evidence, beside FilterLogEvents
 				noteWant string
+				// bare leaves the Logs Insights recordings out.
+				bare bool
 			}{
 				{name: "always", pd: PushDownAlways, pushed: true, calls: []string{"GetQueryResults", "StartQuery"}},
 				{name: "auto, no estimate recorded", pd: PushDownAuto},
 				{name: "auto, small group", pd: PushDownAuto, stored: 1 << 30, calls: []string{"DescribeLogGroups"}},
 				{name: "auto, large group", pd: PushDownAuto, stored: 1 << 40, pushed: true, calls: []string{"DescribeLogGroups", "GetQueryResults", "StartQuery"}, noteWant: "over the window"},
 				{name: "never", pd: PushDownNever, stored: 1 << 40},
+				{name: "auto, large group, Logs Insights not recorded: read here", pd: PushDownAuto, stored: 1 << 40, bare: true,
+					calls:    []string{"DescribeLogGroups", "StartQuery"},
+					noteWant: "/vpc/flowlogs/payments: Logs Insights failed (the status query: the bundle has no logs/StartQuery*.json); its records were read here instead"},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
@@ -444,7 +454,7 @@ func TestInsightsBundleReplay(t *testing.T) {
 					if tt.stored > 0 {
 						extra["logs/DescribeLogGroups.json"] = describeLogGroups(t, base, tt.stored)
 					}
-					b, err := bundle.Open(overlay(t, name, extra))
+					b, err := bundle.Open(overlay(t, name, tt.bare, extra))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -477,6 +487,76 @@ func TestInsightsBundleReplay(t *testing.T) {
 		})
 	}
 }
+
+// A run stopped while its queries still run reports the rows read so far,
+// marked partial.
+func TestInsightsStopped(t *testing.T) {
+	dir := testenv.Fixture(t, "custom-format-600s")
+	b, err := bundle.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fake := &fakeInsights{events: eventsOf(t, dir), running: 1 << 30, rowsWhileRunning: true, queries: map[string]*fakeQuery{}}
+	c := clients(b)
+	c.Insights = &stopAfter{InsightsAPI: fake, polls: 3, cancel: cancel}
+	ev, err := Collect(ctx, c, Options{Alarm: alarmOf(t, b), Now: b.Manifest.RecordedAt, PushDown: PushDownAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cov := flowCoverage(ev)
+	for _, want := range []string{
+		"/vpc/flowlogs/payments: a query was still running when the run stopped: its counts are partial",
+		"/vpc/flowlogs/payments: 6 of 6 Logs Insights queries had not finished when the run stopped",
+		"/vpc/flowlogs/osa1-erp: 5 of 5 Logs Insights queries had not finished when the run stopped",
+	} {
+		if cov.Status != audit.CoveragePartial || !strings.Contains(cov.Detail, want) {
+			t.Errorf("coverage = %+v, want partial, saying %q", cov, want)
+		}
+	}
+	if ev.Interrupted == "" || ev.Traffic.Records == 0 {
+		t.Errorf("interrupted %q with %d records, want interrupted with the records read", ev.Interrupted, ev.Traffic.Records)
+	}
+}
+
+// stopAfter cancels the run when the first status query has been polled
+// so many times (it still runs: its rows are partial).
+type stopAfter struct {
+	InsightsAPI
+	mu     sync.Mutex
+	status string // the first status query's ID
+	polls  int
+	cancel context.CancelFunc
+}
+
+func (s *stopAfter) StartQuery(ctx context.Context, in *cloudwatchlogs.StartQueryInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error) {
+	out, err := s.InsightsAPI.StartQuery(ctx, in, o...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil && s.status == "" && strings.Contains(aws.ToString(in.QueryString), "min(fl_start)") {
+		s.status = aws.ToString(out.QueryId)
+	}
+	return out, err
+}
+
+func (s *stopAfter) GetQueryResults(ctx context.Context, in *cloudwatchlogs.GetQueryResultsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out, err := s.InsightsAPI.GetQueryResults(ctx, in, o...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if aws.ToString(in.QueryId) == s.status {
+		if s.polls--; s.polls == 0 {
+			s.cancel()
+		}
+	}
+	return out, err
+}
+
+func (s *stopAfter) Replaying() bool { return true }
 
 // describeLogGroups is a DescribeLogGroups recording of the bundle's flow
 // log groups, each holding stored bytes over 30 days of retention.
