@@ -36,6 +36,60 @@ type Insights struct {
 
 	mu     sync.Mutex
 	served map[string]int
+	// The recordings, indexed once by their keys.
+	starts, looseStarts, results map[string][]record
+}
+
+// indexStarts indexes the StartQuery recordings by startKey and looseKey.
+func (c *Insights) indexStarts() (exact, loose map[string][]record, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.starts != nil {
+		return c.starts, c.looseStarts, nil
+	}
+	rs, err := c.b.records("logs", "StartQuery")
+	if err != nil {
+		return nil, nil, err
+	}
+	exact, loose = map[string][]record{}, map[string][]record{}
+	for _, r := range rs {
+		var in cloudwatchlogs.StartQueryInput
+		if err := decodeInput(r, &in); err != nil {
+			return nil, nil, err
+		}
+		exact[startKey(&in)] = append(exact[startKey(&in)], r)
+		loose[looseKey(&in)] = append(loose[looseKey(&in)], r)
+	}
+	c.starts, c.looseStarts = exact, loose
+	return exact, loose, nil
+}
+
+// indexResults indexes the GetQueryResults recordings by query ID and
+// next token.
+func (c *Insights) indexResults() (map[string][]record, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.results != nil {
+		return c.results, nil
+	}
+	rs, err := c.b.records("logs", "GetQueryResults")
+	if err != nil {
+		return nil, err
+	}
+	idx := map[string][]record{}
+	for _, r := range rs {
+		var in cloudwatchlogs.GetQueryResultsInput
+		if err := decodeInput(r, &in); err != nil {
+			return nil, err
+		}
+		idx[resultsKey(&in)] = append(idx[resultsKey(&in)], r)
+	}
+	c.results = idx
+	return idx, nil
+}
+
+func resultsKey(in *cloudwatchlogs.GetQueryResultsInput) string {
+	return aws.ToString(in.QueryId) + "\x00" + aws.ToString(in.NextToken)
 }
 
 // Insights returns the bundle's Logs Insights client. Each client serves
@@ -101,7 +155,7 @@ func groupsOf(in *cloudwatchlogs.StartQueryInput) []string {
 
 // StartQuery returns the recorded query ID of the same query.
 func (c *Insights) StartQuery(ctx context.Context, in *cloudwatchlogs.StartQueryInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error) {
-	rs, err := c.b.records("logs", "StartQuery")
+	exact, loose, err := c.indexStarts()
 	if err != nil {
 		return nil, err
 	}
@@ -109,22 +163,11 @@ func (c *Insights) StartQuery(ctx context.Context, in *cloudwatchlogs.StartQuery
 	// redacted bundle maps addresses without keeping their order, so the
 	// lists of a query generated from it come in another order than the
 	// recorded one's.
-	want, loose := startKey(in), looseKey(in)
-	var match, near []record
-	for _, r := range rs {
-		var rin cloudwatchlogs.StartQueryInput
-		if err := decodeInput(r, &rin); err != nil {
-			return nil, err
-		}
-		switch {
-		case startKey(&rin) == want:
-			match = append(match, r)
-		case looseKey(&rin) == loose:
-			near = append(near, r)
-		}
-	}
+	want := startKey(in)
+	match := exact[want]
 	if len(match) == 0 {
-		match, want = near, loose
+		want = looseKey(in)
+		match = loose[want]
 	}
 	if len(match) == 0 {
 		return nil, &noRecording{fmt.Sprintf("the bundle records no StartQuery of this query over %s from %s to %s", strings.Join(groupsOf(in), ", "),
@@ -140,25 +183,16 @@ func (c *Insights) StartQuery(ctx context.Context, in *cloudwatchlogs.StartQuery
 
 // GetQueryResults returns the query's next recorded answer.
 func (c *Insights) GetQueryResults(ctx context.Context, in *cloudwatchlogs.GetQueryResultsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error) {
-	rs, err := c.b.records("logs", "GetQueryResults")
+	idx, err := c.indexResults()
 	if err != nil {
 		return nil, err
 	}
 	id := aws.ToString(in.QueryId)
-	var match []record
-	for _, r := range rs {
-		var rin cloudwatchlogs.GetQueryResultsInput
-		if err := decodeInput(r, &rin); err != nil {
-			return nil, err
-		}
-		if aws.ToString(rin.QueryId) == id && aws.ToString(rin.NextToken) == aws.ToString(in.NextToken) {
-			match = append(match, r)
-		}
-	}
+	match := idx[resultsKey(in)]
 	if len(match) == 0 {
 		return nil, &noRecording{fmt.Sprintf("the bundle records no GetQueryResults of query %s", id), "GetQueryResults"}
 	}
-	r := c.nth("results "+id+" "+aws.ToString(in.NextToken), match)
+	r := c.nth("results "+resultsKey(in), match)
 	out := new(cloudwatchlogs.GetQueryResultsOutput)
 	if err := decodeRecordOutput(r, out); err != nil {
 		return nil, err

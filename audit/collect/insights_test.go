@@ -382,7 +382,7 @@ func TestInsightsMatchesLocal(t *testing.T) {
 
 // overlay copies a fixture and adds the files of testdata/insights/NAME
 // (unless bare) and extra.
-func overlay(t *testing.T, name string, bare bool, extra map[string]string) string {
+func overlay(t testing.TB, name string, bare bool, extra map[string]string) string {
 	t.Helper()
 	dst := t.TempDir()
 	srcs := []string{testenv.Fixture(t, name), filepath.Join("testdata", "insights", name)}
@@ -780,6 +780,33 @@ func TestWindowShare(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := windowShare(tt.stored, tt.created.UnixMilli(), tt.retention, w, now); got != tt.want {
 				t.Errorf("windowShare = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkInsightsReplay compares the traffic of a fixture read here
+// (FilterLogEvents, every record parsed and classified) with the same
+// traffic replayed from recorded Logs Insights results (rows per minute and
+// class), through the whole collection.
+func BenchmarkInsightsReplay(b *testing.B) {
+	dir := overlay(b, "custom-format-600s", false, nil)
+	for _, pd := range []PushDown{PushDownNever, PushDownAlways} {
+		b.Run(string(pd), func(b *testing.B) {
+			bb, err := bundle.Open(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer bb.Close()
+			c := clients(bb)
+			o := Options{Alarm: "osa1-dc-tunnels", Now: bb.Manifest.RecordedAt, PushDown: pd}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Insights = bb.Insights()
+				ev, err := Collect(context.Background(), c, o)
+				if err != nil || ev.Traffic.Records == 0 {
+					b.Fatalf("%v, %d records", err, ev.Traffic.Records)
+				}
 			}
 		})
 	}
