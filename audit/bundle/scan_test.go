@@ -248,7 +248,9 @@ func TestLookupEventsPrefilter(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			if !sort.SliceIsSorted(out.Events, func(i, j int) bool { return aws.ToTime(out.Events[i].EventTime).After(aws.ToTime(out.Events[j].EventTime)) }) {
+			if !sort.SliceIsSorted(out.Events, func(i, j int) bool {
+				return aws.ToTime(out.Events[i].EventTime).After(aws.ToTime(out.Events[j].EventTime))
+			}) {
 				t.Error("events are not newest first")
 			}
 		})
