@@ -38,6 +38,9 @@ type LogsAPI interface {
 // InsightsAPI aggregates flow logs server-side with CloudWatch Logs
 // Insights (see insights.go): DescribeLogGroups estimates a group's volume,
 // StartQuery and GetQueryResults run the queries. StartQuery only reads.
+// A client that answers from a recording may also have a method
+// Replaying() bool returning true: the collector then polls it without
+// waiting between calls.
 type InsightsAPI interface {
 	DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
 	StartQuery(context.Context, *cloudwatchlogs.StartQueryInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error)
