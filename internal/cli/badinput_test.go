@@ -43,7 +43,18 @@ func TestBadInput(t *testing.T) {
 	if *update {
 		mkdir(t, filepath.Join("testdata", "badinput"))
 	}
-	for _, tc := range badCases() {
+	cases := badCases()
+	names := map[string]bool{}
+	for _, tc := range cases {
+		names[tc.name+".golden"] = true
+	}
+	stale, _ := filepath.Glob(filepath.Join("testdata", "badinput", "*.golden"))
+	for _, p := range stale {
+		if !names[filepath.Base(p)] {
+			t.Errorf("%s belongs to no case: remove it", p)
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.needsNonRoot && os.Geteuid() == 0 {
 				t.Skip("SKIP: running as root, which file permissions do not stop")
