@@ -54,6 +54,9 @@ const (
 	// AccessDenied answers the service's access-denied error naming the
 	// IAM action (permanent failures only).
 	AccessDenied Kind = "access-denied"
+	// NotImplemented answers HTTP 501, as emulators answer an operation
+	// they lack (permanent failures only; the SDK does not retry 501).
+	NotImplemented Kind = "not-implemented"
 )
 
 // transient are the kinds a request may draw, in draw order.
@@ -89,6 +92,12 @@ type Options struct {
 	// Script, when set, gives the first requests (that Only accepts)
 	// these faults in order ("" for none) before the draws begin.
 	Script []Kind
+	// MaxFaultsPerCall, when above 0, bounds the transient faults one SDK
+	// call draws across its attempts (its Amz-Sdk-Invocation-Id): once it
+	// has drawn that many, its next attempts are forwarded untouched. With
+	// fewer than the client's attempts, every transient fault is survived
+	// whatever the draws.
+	MaxFaultsPerCall int
 }
 
 // Call identifies a request.
@@ -126,6 +135,7 @@ type Proxy struct {
 	detours   map[string]string // EmptyPage's tokens → the token they stand for
 	seq       int
 	scripted  int
+	perCall   map[string]int // invocation → transient faults drawn
 }
 
 // New starts a proxy in front of o.Target.
@@ -148,7 +158,7 @@ func New(o Options) (*Proxy, error) {
 		o.SlowDelay = 2 * time.Second
 	}
 	p := &Proxy{o: o, target: target, rng: rand.New(rand.NewSource(o.Seed)),
-		lastToken: map[string]string{}, detours: map[string]string{},
+		lastToken: map[string]string{}, detours: map[string]string{}, perCall: map[string]int{},
 		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
@@ -227,6 +237,17 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			fault = ""
 		}
 	}
+	if fault != "" && !p.permanent(call) && p.o.MaxFaultsPerCall > 0 {
+		if id := r.Header.Get("Amz-Sdk-Invocation-Id"); id != "" {
+			p.mu.Lock()
+			if p.perCall[id] >= p.o.MaxFaultsPerCall {
+				fault = ""
+			} else {
+				p.perCall[id]++
+			}
+			p.mu.Unlock()
+		}
+	}
 	body = p.restoreToken(call, body)
 	p.mu.Lock()
 	p.log = append(p.log, Entry{Call: call, Fault: fault})
@@ -235,7 +256,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 
 	switch fault {
-	case Throttle, Status500, Status503, AccessDenied:
+	case Throttle, Status500, Status503, AccessDenied, NotImplemented:
 		writeError(w, call, fault, seq)
 		return
 	case Reset:
@@ -259,6 +280,16 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	st := reqState{call: call, fault: fault, pagination: pagination(call, body)}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
+}
+
+// permanent reports whether a permanent failure matches the call.
+func (p *Proxy) permanent(c Call) bool {
+	for _, f := range p.o.Permanent {
+		if f.Service == c.Service && (f.Operation == "" || f.Operation == c.Operation) {
+			return true
+		}
+	}
+	return false
 }
 
 // draw picks the request's fault: a permanent one, else at most one
@@ -543,6 +574,8 @@ func errorShape(c Call, k Kind) (status int, code, msg string) {
 			return 403, "AccessDenied", msg
 		}
 		return 400, "AccessDeniedException", msg
+	case NotImplemented:
+		return 501, "NotImplemented", fmt.Sprintf("%s %s is not implemented by this endpoint", c.Service, c.Operation)
 	}
 	return 500, "InternalFailure", string(k)
 }
