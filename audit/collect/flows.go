@@ -101,7 +101,10 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 			notes, problems = append(notes, r.notes...), append(problems, r.problems...)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s (log group %s): %s", info.ID, info.LogGroup, why(err)))
-				break
+				if !isPaging(err) {
+					break
+				}
+				// Pagination stopped: the records read are aggregated and used.
 			}
 			info.Read = true
 			read++
