@@ -305,15 +305,27 @@ func (k *collector) readObject(ctx context.Context, bucket, key string, format f
 	for _, e := range enis {
 		agg.SetFlowLog(e, flowLogID)
 	}
+	interest := make(map[string]bool, len(k.flowInterfaces))
+	for _, i := range k.flowInterfaces {
+		interest[i.ID] = true
+	}
 	where := "s3://" + bucket + "/" + key
-	err = aggregateObject(out.Body, format, k.ev.Window, agg, where)
-	return agg.Traffic(), err
+	unrelated, err := aggregateObject(out.Body, format, k.ev.Window, agg, interest, where)
+	t := agg.Traffic()
+	t.Records += unrelated
+	t.Unrelated += unrelated
+	return t, err
 }
 
 // aggregateObject parses one delivered object (gzipped or not, header
 // line first) into agg, keeping the records that start within w. A
 // damaged object is reported as a malformed record where it breaks off.
-func aggregateObject(body io.Reader, format flowlog.Format, w audit.Window, agg *audit.FlowAggregator, where string) error {
+//
+// When interest is given (the aggregator's interfaces), records of other
+// interfaces are only counted, and returned as unrelated, without going
+// through agg: most of a VPC's records are not on the path, and the
+// aggregator would make a string of each one's interface ID.
+func aggregateObject(body io.Reader, format flowlog.Format, w audit.Window, agg *audit.FlowAggregator, interest map[string]bool, where string) (unrelated int64, err error) {
 	r := flowlog.NewReader(body, flowlog.ReaderOptions{
 		Format:    format,
 		MaxErrors: 1, // the aggregator keeps them
@@ -324,20 +336,33 @@ func aggregateObject(body io.Reader, format flowlog.Format, w audit.Window, agg 
 	// FilterLogEvents keeps events whose millisecond timestamp (the
 	// record's start) lies within the window, both ends included.
 	lo, hi := (w.Start.UnixMilli()+999)/1000, w.End.UnixMilli()/1000
+	var cur flowlog.Format
+	idx, known := -1, false
 	for r.Next() {
 		rec := r.Record()
 		if start, ok := rec.Start(); ok && (start.Unix() < lo || start.Unix() > hi) {
 			continue
 		}
+		if interest != nil {
+			if f := rec.Format(); !known || !f.Equal(cur) { // a header line may change it
+				cur, idx, known = f, f.Index("interface-id"), true
+			}
+			if idx >= 0 {
+				if v, _ := rec.Value(idx); !interest[string(v)] {
+					unrelated++
+					continue
+				}
+			}
+		}
 		agg.Add(rec, "")
 	}
 	if err := r.Err(); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return err
+			return unrelated, err
 		}
 		agg.Malformed(fmt.Sprintf("%s line %d", where, r.Line()+1), err.Error())
 	}
-	return nil
+	return unrelated, nil
 }
 
 // maxMalformedKept matches the aggregator's bound on kept malformed records.

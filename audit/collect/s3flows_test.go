@@ -258,7 +258,7 @@ func TestS3ObjectMalformed(t *testing.T) {
 			ifaces := []audit.Interface{{ID: "eni-1"}}
 			agg := audit.NewFlowAggregator(audit.Scope{}, ifaces)
 			w := audit.Window{Start: time.Unix(1793736000, 0), End: time.Unix(1793746800, 0)}
-			if err := aggregateObject(bytes.NewReader(tt.body), flowlogDefault(), w, agg, "s3://b/k"); err != nil {
+			if _, err := aggregateObject(bytes.NewReader(tt.body), flowlogDefault(), w, agg, nil, "s3://b/k"); err != nil {
 				t.Fatal(err)
 			}
 			got := agg.Traffic()
@@ -286,8 +286,11 @@ func TestMergeTraffic(t *testing.T) {
 	ifaces := []audit.Interface{{ID: "eni-1", Addresses: []string{"10.0.0.1"}}}
 	aggregate := func(ls []string) audit.Traffic {
 		agg := audit.NewFlowAggregator(audit.Scope{}, ifaces)
-		aggregateObject(strings.NewReader(strings.Join(ls, "\n")), flowlogDefault(), audit.Window{Start: time.Unix(0, 0), End: time.Unix(1<<40, 0)}, agg, "x")
-		return agg.Traffic()
+		unrelated, _ := aggregateObject(strings.NewReader(strings.Join(ls, "\n")), flowlogDefault(), audit.Window{Start: time.Unix(0, 0), End: time.Unix(1<<40, 0)}, agg, map[string]bool{"eni-1": true}, "x")
+		t := agg.Traffic()
+		t.Records += unrelated
+		t.Unrelated += unrelated
+		return t
 	}
 	want := aggregate(lines)
 	for split := 0; split <= len(lines); split++ {
