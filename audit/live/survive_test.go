@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/vpnaudit/vpnaudit/audit"
 	"github.com/vpnaudit/vpnaudit/audit/collect"
@@ -208,4 +211,47 @@ func TestPermanentFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Pagination faults through the SDK paginators: empty pages that still
+// carry a token are followed to the same report (more calls, the same
+// evidence); a token that comes back ends CloudTrail's loop with the
+// reason, and the pages read are used.
+func TestPaginationFaultsLive(t *testing.T) {
+	l := startLab(t)
+	_, clean, _ := l.run(t, faultproxy.Options{})
+	only := func(services ...string) func(faultproxy.Call) bool {
+		return func(c faultproxy.Call) bool { return slices.Contains(services, c.Service) }
+	}
+
+	t.Run("empty pages", func(t *testing.T) {
+		_, got, counts := l.run(t, faultproxy.Options{Seed: 3, Rates: map[faultproxy.Kind]float64{faultproxy.EmptyPage: 0.3},
+			Only: only("cloudtrail", "logs")})
+		if counts[faultproxy.EmptyPage] == 0 {
+			t.Fatal("no empty page was injected")
+		}
+		// The page counts differ, and so does CloudTrail's coverage line
+		// that counts them; nothing else may.
+		pages := regexp.MustCompile(`in \d+ LookupEvents pages`)
+		norm := cmp.Transformer("pages", func(c report.JSONCoverage) report.JSONCoverage {
+			c.Detail = pages.ReplaceAllString(c.Detail, "in N LookupEvents pages")
+			return c
+		})
+		if diff := cmp.Diff(clean, got, norm, cmpopts.IgnoreFields(report.JSONReport{}, "APICalls")); diff != "" {
+			t.Errorf("report through empty pages (-clean +got):\n%s", diff)
+		}
+	})
+
+	t.Run("repeated token", func(t *testing.T) {
+		ev, got, _ := l.run(t, faultproxy.Options{Rates: map[faultproxy.Kind]float64{faultproxy.RepeatToken: 1}, Only: only("cloudtrail")})
+		c := coverage(ev, "cloudtrail")
+		want := "CloudTrail LookupEvents returned the pagination token it returned before (page 2): stopping; the results so far are used (100 changes read in 2 pages)"
+		if c.Status != audit.CoveragePartial || c.Detail != want {
+			t.Errorf("cloudtrail %s %q\nwant partial %q", c.Status, c.Detail, want)
+		}
+		if got.Verdict.Cause == nil || got.Verdict.Cause.EventName != "StopInstances" {
+			t.Errorf("verdict %s: %s; want the StopInstances (on the first page) still found", got.Verdict.Status, got.Verdict.Summary)
+		}
+		t.Logf("verdict %s, confidence %s (fault-free %s)", got.Verdict.Status, got.Verdict.Confidence, clean.Verdict.Confidence)
+	})
 }
