@@ -159,13 +159,14 @@ type eventPrefilter struct {
 
 func (p *eventPrefilter) reset() { p.tRaw, p.aRaw = nil, nil }
 
-func (p *eventPrefilter) member(name, val []byte) {
+func (p *eventPrefilter) member(name, val []byte) bool {
 	switch {
 	case equalFold(name, "eventtime"):
 		p.tRaw = val
 	case p.attr != "" && equalFold(name, p.attr):
 		p.aRaw = val
 	}
+	return true
 }
 
 func (p *eventPrefilter) maybe() bool {

@@ -262,10 +262,11 @@ func (c *CloudWatch) recorded(ctx context.Context, asked []cwtypes.MetricDataQue
 		}
 		var id []byte
 		reset := func() { id = nil }
-		member := func(name, val []byte) {
+		member := func(name, val []byte) bool {
 			if equalFold(name, "id") {
 				id, _ = plainString(val)
 			}
+			return true
 		}
 		err := eachElement(mf.path, "MetricDataResults", buf, reset, member, func(i int, raw []byte) error {
 			if id != nil && !want[string(id)] {

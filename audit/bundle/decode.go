@@ -526,16 +526,17 @@ func members(obj []byte, f func(name, val []byte)) error {
 	if len(obj) < 2 || obj[0] != '{' {
 		return fmt.Errorf("want an object, got %s", kindOf(obj))
 	}
-	_, err := objectEnd(obj, 0, true, f)
+	_, err := objectEnd(obj, 0, true, func(name, val []byte) bool { f(name, val); return true })
 	return err
 }
 
 // object consumes the next value and returns its bytes (valid until the
 // next call), calling f with each member on the way when it is an object,
-// so an element is read in one pass. When the buffer has to be refilled
+// so an element is read in one pass; f returns false when it has seen
+// enough (the rest is skipped). When the buffer has to be refilled
 // the object is read again: reset is called before each attempt, and the
 // slices f was given before it are no longer valid.
-func (s *jsonStream) object(reset func(), f func(name, val []byte)) ([]byte, error) {
+func (s *jsonStream) object(reset func(), f func(name, val []byte) bool) ([]byte, error) {
 	c, err := s.peek()
 	if err != nil {
 		return nil, err
@@ -563,8 +564,9 @@ func (s *jsonStream) object(reset func(), f func(name, val []byte)) ([]byte, err
 
 // objectEnd reads the object starting at b[i] == '{', calling f with each
 // member, and returns its end, or errShort when b ends first and more may
-// come (eof false).
-func objectEnd(b []byte, i int, eof bool, f func(name, val []byte)) (int, error) {
+// come (eof false). When f returns false the rest of the object is only
+// skipped to its end.
+func objectEnd(b []byte, i int, eof bool, f func(name, val []byte) bool) (int, error) {
 	short := errUnterminated
 	if !eof {
 		short = errShort
@@ -605,9 +607,38 @@ func objectEnd(b []byte, i int, eof bool, f func(name, val []byte)) (int, error)
 		if err != nil {
 			return 0, err
 		}
-		f(name, b[i:vend])
+		if !f(name, b[i:vend]) {
+			return restEnd(b, vend, eof)
+		}
 		i = vend
 	}
+}
+
+// restEnd returns the end of the object or array whose inside b[i:] is,
+// or errShort.
+func restEnd(b []byte, i int, eof bool) (int, error) {
+	depth := 1
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			end, err := stringEnd(b, j, eof)
+			if err != nil {
+				return 0, err
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	if eof {
+		return 0, errUnterminated
+	}
+	return 0, errShort
 }
 
 func skipSpace(b []byte, i int) int {

@@ -118,6 +118,11 @@ type logCursor struct {
 	f     *os.File
 	s     *jsonStream
 	done  bool
+	// skipStream, when set, says which streams' events are not wanted:
+	// they are skipped after their stream name (a plain string).
+	skipStream func(stream []byte) bool
+	// skipTime, when set, says which timestamps are not wanted.
+	skipTime func(ts int64) bool
 }
 
 // bufPool recycles the cursors' read buffers.
@@ -195,7 +200,7 @@ func seekArray(s *jsonStream, name string) (bool, error) {
 // bytes of each element of the array member name (see seekArray). buf is
 // the read buffer to use. When member is not nil it sees each element's
 // members first, in the same pass (see jsonStream.object for reset).
-func eachElement(path, name string, buf []byte, reset func(), member func(name, val []byte), f func(i int, raw []byte) error) error {
+func eachElement(path, name string, buf []byte, reset func(), member func(name, val []byte) bool, f func(i int, raw []byte) error) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return err
@@ -234,6 +239,7 @@ type rawEvent struct {
 	hasMessage, hasEventID   bool
 	hasIngestion             bool
 	slow                     bool // a member needs the general decoder
+	skipped                  bool // of a stream the cursor was told to skip
 	raw                      []byte
 }
 
@@ -251,17 +257,26 @@ func (c *logCursor) nextRaw(rel string, ev *rawEvent) (bool, error) {
 		c.done = true
 		return false, nil
 	}
-	raw, err := c.s.object(func() { *ev = rawEvent{} }, func(name, val []byte) {
+	raw, err := c.s.object(func() { *ev = rawEvent{} }, func(name, val []byte) bool {
 		if len(val) == 4 && string(val) == "null" {
-			return // null leaves the member unset, as decodeValue does
+			return true // null leaves the member unset, as decodeValue does
 		}
 		switch {
 		case equalFold(name, "logstreamname"):
 			ev.stream, ev.hasStream = plainString(val)
 			ev.slow = ev.slow || !ev.hasStream
+			if !ev.slow && c.skipStream != nil && c.skipStream(ev.stream) {
+				// Another stream's event: the rest of it is not looked at.
+				ev.skipped = true
+				return false
+			}
 		case equalFold(name, "timestamp"):
 			ev.ts, ev.hasTS = plainInt(val)
 			ev.slow = ev.slow || !ev.hasTS
+			if !ev.slow && c.skipTime != nil && c.skipTime(ev.ts) {
+				ev.skipped = true // outside the time range
+				return false
+			}
 		case equalFold(name, "message"):
 			ev.message, ev.hasMessage = plainString(val)
 			ev.slow = ev.slow || !ev.hasMessage
@@ -272,6 +287,7 @@ func (c *logCursor) nextRaw(rel string, ev *rawEvent) (bool, error) {
 			ev.ingestion, ev.hasIngestion = plainInt(val)
 			ev.slow = ev.slow || !ev.hasIngestion
 		}
+		return true
 	})
 	ev.raw = raw
 	if err == nil && raw[0] != '{' {
@@ -465,6 +481,17 @@ func ptrInt(p *int64) string {
 	return strconv.FormatInt(*p, 10)
 }
 
+// skipStream reports whether events of a stream (a plain string) never
+// answer the query.
+func (q *logQuery) skipStream(stream []byte) bool {
+	return len(q.streams) > 0 && !q.streams[string(stream)] || q.prefix != nil && !bytes.HasPrefix(stream, []byte(*q.prefix))
+}
+
+// skipTime reports whether events at ts never answer the query.
+func (q *logQuery) skipTime(ts int64) bool {
+	return q.start != nil && ts < *q.start || q.end != nil && ts > *q.end
+}
+
 // matchRaw filters an event on its raw members; only events it keeps are
 // built.
 func (q *logQuery) matchRaw(ev *rawEvent) bool {
@@ -508,6 +535,7 @@ func scanFile(ctx context.Context, q *logQuery, lf logFile, file, from int) file
 		return fileResult{err: err}
 	}
 	defer c.close()
+	c.skipStream, c.skipTime = q.skipStream, q.skipTime
 	var res fileResult
 	var raw rawEvent
 	for {
@@ -522,7 +550,7 @@ func scanFile(ctx context.Context, q *logQuery, lf logFile, file, from int) file
 			return res
 		}
 		i := c.index - 1
-		if i < from || !raw.slow && !q.matchRaw(&raw) {
+		if i < from || raw.skipped || !raw.slow && !q.matchRaw(&raw) {
 			continue
 		}
 		ev, err := raw.event(lf.rel, i)
