@@ -342,3 +342,61 @@ func TestFlowPrefixes(t *testing.T) {
 }
 
 func flowlogDefault() flowlog.Format { return flowlog.DefaultFormat }
+
+// What the coverage says when objects are missing, when the volume calls
+// for Athena and it is not configured, and when a bundle has no objects.
+func TestS3FlowLogsCoverage(t *testing.T) {
+	src := testenv.Fixture(t, "lab-console-stop")
+	tests := []struct {
+		name       string
+		prepare    func(t *testing.T, dir string)
+		threshold  int64
+		wantStatus string
+		wantDetail []string
+	}{
+		{name: "an object listed but gone", prepare: func(t *testing.T, dir string) {
+			// A recorded listing that names one object more than the bundle holds.
+			prefix := s3Prefix + "/AWSLogs/444455556666/vpcflowlogs/eu-central-1/2026/11/03/"
+			var contents []map[string]any
+			files, _ := filepath.Glob(filepath.Join(dir, "s3", s3Bucket, filepath.FromSlash(prefix), "*"))
+			for _, f := range files {
+				st, _ := os.Stat(f)
+				contents = append(contents, map[string]any{"Key": prefix + filepath.Base(f), "Size": st.Size()})
+			}
+			gone := prefix + "444455556666_vpcflowlogs_eu-central-1_fl-06dcb34173cf09939_20261103T2200Z_00000000.log.gz"
+			contents = append(contents, map[string]any{"Key": gone, "Size": 1234})
+			raw, _ := json.Marshal(map[string]any{"Input": map[string]any{"Bucket": s3Bucket, "Prefix": prefix}, "Output": map[string]any{"Contents": contents, "IsTruncated": false}})
+			os.WriteFile(filepath.Join(dir, "s3", "ListObjectsV2-000.json"), raw, 0o644)
+		}, threshold: 1 << 30, wantStatus: audit.CoveragePartial, wantDetail: []string{
+			"fl-06dcb34173cf09939: 1 of 35 objects could not be read (first: " + s3Prefix + "/AWSLogs/444455556666/vpcflowlogs/eu-central-1/2026/11/03/444455556666_vpcflowlogs_eu-central-1_fl-06dcb34173cf09939_20261103T2200Z_00000000.log.gz: NoSuchKey: the bundle has no s3/" + s3Bucket + "/",
+		}},
+		{name: "large, Athena not configured", threshold: 1000, wantStatus: audit.CoverageOK, wantDetail: []string{
+			"read here; Athena is not configured (--athena-database, --athena-flow-table) to push this down",
+		}},
+		{name: "no objects in the bundle", prepare: func(t *testing.T, dir string) { os.RemoveAll(filepath.Join(dir, "s3")) },
+			threshold: 1 << 30, wantStatus: audit.CoverageMissing, wantDetail: []string{
+				"the bundle has no s3/ directory of delivered objects: the bundle has no s3/ListObjectsV2*.json",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := toS3Bundle(t, src, true)
+			if tt.prepare != nil {
+				tt.prepare(t, dir)
+			}
+			old := autoPushDownBytes
+			autoPushDownBytes = tt.threshold
+			defer func() { autoPushDownBytes = old }()
+			ev := collectBundle(t, dir, "VPN-Down", Options{})
+			cov := coverageOf(ev, "flow-logs")
+			if cov.Status != tt.wantStatus {
+				t.Errorf("status %s, want %s (%s)", cov.Status, tt.wantStatus, cov.Detail)
+			}
+			for _, w := range tt.wantDetail {
+				if !strings.Contains(cov.Detail, w) {
+					t.Errorf("detail lacks %q:\n%s", w, cov.Detail)
+				}
+			}
+		})
+	}
+}
