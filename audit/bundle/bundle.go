@@ -420,7 +420,10 @@ func unmarshalGeneric(raw []byte, v any) error {
 	d.UseNumber()
 	if err := d.Decode(v); err != nil {
 		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &te):
+			return fmt.Errorf("the file holds a JSON %s, want an object", te.Value)
 		case errors.Is(err, io.EOF):
 			return errors.New("not valid JSON: the file is empty")
 		case errors.Is(err, io.ErrUnexpectedEOF):

@@ -465,6 +465,8 @@ func TestReadErrors(t *testing.T) {
 		{"empty", "", "read cloudwatch/DescribeAlarms.json: not valid JSON: the file is empty"},
 		{"truncated", `{"MetricAlarms": [{"AlarmName": "a"`, "read cloudwatch/DescribeAlarms.json: not valid JSON: the file ends in the middle of a value (truncated?)"},
 		{"not JSON", "<html>Rate exceeded</html>", "read cloudwatch/DescribeAlarms.json: not valid JSON at byte 1: invalid character '<' looking for beginning of value"},
+		{"an array", `[{"AlarmName": "a"}]`, "read cloudwatch/DescribeAlarms.json: the file holds a JSON array, want an object"},
+		{"a number", `95`, "read cloudwatch/DescribeAlarms.json: the file holds a JSON number, want an object"},
 		{"two values", `{} {}`, "read cloudwatch/DescribeAlarms.json: not valid JSON: data after the top-level value at byte 4"},
 		{"wrong type", `{"MetricAlarms": [{"Threshold": "one"}]}`, `cloudwatch/DescribeAlarms.json: Output.MetricAlarms[0].Threshold: want a number, got "one"`},
 	}

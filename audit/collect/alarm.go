@@ -15,6 +15,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/vpnaudit/vpnaudit/audit"
+	"github.com/vpnaudit/vpnaudit/audit/bundle"
 )
 
 // historyPages bounds how much alarm history is read (100 items a page).
@@ -26,6 +27,9 @@ type AlarmNotFoundError struct {
 	Name    string
 	Region  string
 	Similar []string
+	// Replay says the alarms came from a bundle, where --region does not
+	// apply.
+	Replay bool
 }
 
 func (e *AlarmNotFoundError) Error() string {
@@ -35,6 +39,8 @@ func (e *AlarmNotFoundError) Error() string {
 	}
 	if len(e.Similar) > 0 {
 		msg += fmt.Sprintf("; did you mean %s?", strings.Join(quoteAll(e.Similar), ", "))
+	} else if e.Replay {
+		msg += "; the bundle holds no alarm of that name: check the name (alarm names are case-sensitive), or record a bundle in the alarm's region"
 	} else if e.Region != "" {
 		msg += "; if the alarm lives in another region, pass --region (alarm names are case-sensitive)"
 	}
@@ -75,7 +81,8 @@ func (k *collector) incident(ctx context.Context) error {
 			k.o.Alarm, aws.ToString(out.CompositeAlarms[0].AlarmRule))
 	}
 	if len(out.MetricAlarms) == 0 {
-		return &AlarmNotFoundError{Name: k.o.Alarm, Region: k.ev.Region, Similar: k.similarAlarms(ctx)}
+		_, replay := k.c.CloudWatch.(*bundle.CloudWatch)
+		return &AlarmNotFoundError{Name: k.o.Alarm, Region: k.ev.Region, Similar: k.similarAlarms(ctx), Replay: replay}
 	}
 	ma := out.MetricAlarms[0]
 	if ma.MetricName == nil {

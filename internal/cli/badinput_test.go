@@ -221,6 +221,7 @@ func badCases() []badCase {
 		{name: "alarms-unreadable-file", mutate: func(t *testing.T, root, bundle string) { chmod(t, filepath.Join(bundle, alarms), 0) },
 			code: ExitError, needsNonRoot: true},
 		{name: "alarm-unknown-name", args: []string{"--alarm", "VPN-Dwn", "--from", "{bundle}"}, code: ExitError},
+		{name: "alarm-unknown-no-suggestion", args: []string{"--alarm", "payroll-db-latency", "--from", "{bundle}"}, code: ExitError},
 		{name: "alarm-name-invalid-utf8", args: []string{"--alarm", "VPN-Down\xff", "--from", "{bundle}"}, code: ExitError},
 		{name: "alarm-invalid-utf8-description", mutate: vpnDown(func(a map[string]any) {
 			a["AlarmDescription"] = "tunnels \xff\xfe down"
