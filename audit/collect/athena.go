@@ -83,6 +83,8 @@ func (k *collector) runQuery(ctx context.Context, source, query string) ([][]str
 	}
 	id := aws.ToString(start.QueryExecutionId)
 	var scanned int64
+	rp, ok := k.c.Athena.(interface{ Replaying() bool })
+	replaying := ok && rp.Replaying() // recorded polls need no waiting
 	for wait := athenaFirstPoll; ; wait = min(wait*2, athenaMaxPoll) {
 		k.call("athena", "GetQueryExecution")
 		out, err := k.c.Athena.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(id)})
@@ -108,6 +110,9 @@ func (k *collector) runQuery(ctx context.Context, source, query string) ([][]str
 			return nil, scanned, fmt.Errorf("Athena query %s %s: %s", id, strings.ToLower(string(state)), reason)
 		}
 		k.progress(source, "Athena query %s %s", id, strings.ToLower(string(state)))
+		if replaying {
+			continue
+		}
 		if err := athenaSleep(ctx, wait); err != nil {
 			return nil, scanned, err
 		}
