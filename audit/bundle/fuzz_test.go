@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,45 +33,46 @@ var fuzzFiles = []string{
 	"cloudwatch/GetMetricData-000.json",
 }
 
-// fuzzContext is the fixture whose other files (the VPN, its customer
-// gateway, the appliance, …) every fuzzed bundle holds unchanged, so the
-// fuzzed files meet a path to investigate.
-const fuzzContext = "lab-console-stop"
-
-// seedFixtures are the fixtures whose files seed FuzzBundle.
+// seedFixtures are the fixtures whose files seed FuzzBundle. Their other
+// files (the VPN, its customer gateway, the appliance, …) are the context a
+// fuzzed bundle holds unchanged, chosen by the target's last argument, so
+// the fuzzed files meet a path to investigate.
 var seedFixtures = []string{"lab-console-stop", "custom-format-600s", "fired-twice", "hostile-strings", "no-flow-logs", "alarm-metric-only", "asg-scale-to-zero"}
 
 // FuzzBundle opens a bundle built from fuzzed bundle.json, DescribeAlarms,
 // DescribeAlarmHistory, LookupEvents, DescribeFlowLogs, FilterLogEvents and
-// GetMetricData files and runs what `vpnaudit why --from` runs on it: the
+// GetMetricData files (the other files from a fixture) and runs what
+// `vpnaudit why --from` runs on it: the
 // collector over the replay clients, the correlation and every renderer.
 // Errors are fine; a panic, a hang or an invalid JSON report is not.
 func FuzzBundle(f *testing.F) {
 	root := testenv.ModuleRoot(f)
-	fixed := contextFiles(f, filepath.Join(root, "fixtures", fuzzContext))
-	for _, name := range seedFixtures {
-		addSeed(f, seedArgs(f, filepath.Join(root, "fixtures", name)))
+	var contexts []map[string][]byte
+	for i, name := range seedFixtures {
+		dir := filepath.Join(root, "fixtures", name)
+		contexts = append(contexts, contextFiles(f, dir))
+		addSeed(f, seedArgs(f, dir), uint8(i))
 	}
 	if ref := filepath.Join(root, "..", "shared", "examples", "lab-stop-appliance"); exists(ref) {
-		addSeed(f, seedArgs(f, ref))
+		addSeed(f, seedArgs(f, ref), 0) // the same lab as lab-console-stop
 	} else if testenv.CI() {
 		f.Fatalf("%s not found (the shared/ folder beside the repository); CI=true requires it", ref)
 	} else {
 		f.Logf("SKIP seeds: %s not found (the shared/ folder beside the repository)", ref)
 	}
 	// Hand-written seeds for the shapes the fixtures lack.
-	addSeed(f, [][]byte{[]byte(`{"FormatVersion": 2}`), []byte(`{"MetricAlarms": []}`)})
-	addSeed(f, [][]byte{[]byte(`{"FormatVersion": 1, "RecordedAt": 1}`), []byte(`{"CompositeAlarms": [{"AlarmName": "VPN-Down", "AlarmRule": "ALARM(a)"}]}`)})
+	addSeed(f, [][]byte{[]byte(`{"FormatVersion": 2}`), []byte(`{"MetricAlarms": []}`)}, 0)
+	addSeed(f, [][]byte{[]byte(`{"FormatVersion": 1, "RecordedAt": 1}`), []byte(`{"CompositeAlarms": [{"AlarmName": "VPN-Down", "AlarmRule": "ALARM(a)"}]}`)}, 0)
 	addSeed(f, [][]byte{[]byte(`{"RecordedAt": "2026-11-03T22:50:00Z", "Failures": [{"Service": "cloudtrail", "Operation": "LookupEvents", "Error": "x"}]}`),
 		[]byte(`{"MetricAlarms": [{"AlarmName": "VPN-Down", "Metrics": [{"Id": "e1", "Expression": "m1*2"}], "StateValue": "ALARM"}]}`),
 		[]byte(`{"AlarmHistoryItems": [{"Timestamp": "2026-11-03T21:55:26Z", "HistoryItemType": "StateUpdate", "HistoryData": "{"}]}`),
 		nil, []byte(`{"FlowLogs": [{"LogFormat": "${version} ${version}", "LogGroupName": "g", "ResourceId": "eni-1"}]}`),
 		[]byte(`{"events": [{"timestamp": 1, "message": "\xff\xfe"}]}`),
-		[]byte(`{"MetricDataResults": [{"Id": "m0", "Timestamps": ["2026-11-03T21:55:00Z"], "Values": []}]}`)})
+		[]byte(`{"MetricDataResults": [{"Id": "m0", "Timestamps": ["2026-11-03T21:55:00Z"], "Values": []}]}`)}, 0)
 
-	f.Fuzz(func(t *testing.T, manifest, alarms, history, trail, flowLogs, logs, metrics []byte) {
+	f.Fuzz(func(t *testing.T, manifest, alarms, history, trail, flowLogs, logs, metrics []byte, fixture uint8) {
 		dir := t.TempDir()
-		for name, content := range fixed {
+		for name, content := range contexts[int(fixture)%len(contexts)] {
 			write(t, dir, name, content)
 		}
 		for i, content := range [][]byte{manifest, alarms, history, trail, flowLogs, logs, metrics} {
@@ -171,11 +173,12 @@ func opOf(rel string) string {
 	return service + "/" + name
 }
 
-// addSeed adds one seed; missing trailing files are empty.
-func addSeed(f *testing.F, args [][]byte) {
+// addSeed adds one seed; missing trailing files are empty. context picks
+// the fixture whose other files the bundle holds.
+func addSeed(f *testing.F, args [][]byte, context uint8) {
 	a := make([][]byte, len(fuzzFiles))
 	copy(a, args)
-	f.Add(a[0], a[1], a[2], a[3], a[4], a[5], a[6])
+	f.Add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], context)
 }
 
 // seedArgs reads the first file of each fuzzed operation from the bundle
@@ -192,13 +195,49 @@ func seedArgs(f *testing.F, dir string) [][]byte {
 		if len(matches) == 0 {
 			continue
 		}
+		if strings.HasPrefix(name, "cloudtrail/") {
+			args[i] = changesPage(f, matches)
+			continue
+		}
 		raw, err := os.ReadFile(matches[0])
 		if err != nil {
 			f.Fatal(err)
 		}
-		args[i] = trimJSON(raw, 4)
+		n := 4
+		if strings.HasPrefix(name, "logs/") || strings.Contains(name, "GetMetricData") {
+			n = 60 // enough points and records around the breach to corroborate a cause
+		}
+		args[i] = trimJSON(raw, n)
 	}
 	return args
+}
+
+// changesPage gathers the mutating events of every LookupEvents page into
+// one small page, so a seed holds the fixture's cause and the fuzzer
+// starts from a bundle that reaches a root cause.
+func changesPage(f *testing.F, pages []string) []byte {
+	var events []any
+	for _, p := range pages {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var doc struct{ Output struct{ Events []map[string]any } }
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			f.Fatalf("%s: %v", p, err)
+		}
+		for _, e := range doc.Output.Events {
+			if e["ReadOnly"] == "false" && len(events) < 12 && !strings.HasPrefix(fmt.Sprint(e["EventName"]), "Update") &&
+				!strings.HasPrefix(fmt.Sprint(e["EventName"]), "Put") {
+				events = append(events, e)
+			}
+		}
+	}
+	out, err := json.Marshal(map[string]any{"Input": map[string]any{}, "Output": map[string]any{"Events": events}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return out
 }
 
 // trimJSON cuts every array in raw to at most n items; raw that is not
