@@ -222,7 +222,9 @@ func changesPage(f *testing.F, pages []string) []byte {
 		if err != nil {
 			f.Fatal(err)
 		}
-		var doc struct{ Output struct{ Events []map[string]any } }
+		var doc struct {
+			Output struct{ Events []map[string]any }
+		}
 		if err := json.Unmarshal(raw, &doc); err != nil {
 			f.Fatalf("%s: %v", p, err)
 		}
