@@ -30,8 +30,10 @@ const (
 	clockSkew = 5 * time.Minute
 )
 
-// pathDimensions are the alarm dimensions the scope can follow to a VPN.
-var pathDimensions = []string{"VpnId", "TunnelIpAddress", "TransitGateway", "InstanceId"}
+// pathDimensions are the alarm dimensions that can lead to a VPN: those
+// the scope follows, and a Transit Gateway attachment (which may be the
+// VPN's; the scope then says what it could not follow).
+var pathDimensions = []string{"VpnId", "TunnelIpAddress", "TransitGateway", "InstanceId", "TransitGatewayAttachment"}
 
 // checkAlarmKind refuses a metric alarm whose dimensions cannot lead to a
 // Site-to-Site VPN (an ALB's 5XX count, a queue's depth): the scope would

@@ -66,6 +66,8 @@ func TestCheckAlarmKind(t *testing.T) {
 		{dims("TunnelIpAddress"), true},
 		{dims("TransitGateway"), true},
 		{dims("InstanceId"), true},
+		{dims("TransitGateway", "TransitGatewayAttachment"), true},
+		{dims("TransitGatewayAttachment"), true},
 		{dims("LoadBalancer", "TargetGroup"), false},
 		{dims(), false},
 	}
