@@ -17,6 +17,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"message":"` + recSkip + `"}`))
 	f.Add([]byte("version future-field\n5 a\"\\\x01\xff\n"))
 	f.Add(gz(f, recA+"\n"))
+	addReaderSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rd := flowlog.NewReader(bytes.NewReader(data), flowlog.ReaderOptions{MaxLineBytes: 4096})
 		var buf []byte
@@ -43,6 +44,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("version srcaddr srcport type", "2 10.0.0.1 443 IPv4")
 	f.Add("version srcaddr srcport type", "2 ::1  - IPv6\r\n")
 	f.Add("start end", "1512564058000 -")
+	addParseSeeds(f)
 	f.Fuzz(func(t *testing.T, format, line string) {
 		fm, err := flowlog.ParseFormat(format)
 		if err != nil {
