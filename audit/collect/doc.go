@@ -11,6 +11,13 @@
 // CloudTrail's mutating events, the path's metrics and the flow logs of the
 // path's ENIs are read over the window around the breach.
 //
+// Flow logs come from CloudWatch Logs or from the objects delivered to S3
+// (s3flows.go: every core reads whole objects); large volumes are
+// aggregated server-side instead, by Logs Insights (insights.go) or Athena
+// (athena.go, which also reads CloudTrail's S3 copy when LookupEvents would
+// take many pages), with results indistinguishable from reading the
+// records here.
+//
 // Only an alarm that cannot be found or used is an error; every other
 // failure becomes a coverage entry saying what is missing and why, and the
 // investigation goes on with the rest.

@@ -6,7 +6,9 @@
 //
 // Every client is read-only by construction: a middleware at the front of
 // each client's stack refuses any operation that is not a read (Describe*,
-// Get*, List*, Lookup*, Filter*, Search*, StartQuery) before anything is
+// Get*, List*, Lookup*, Filter*, Search*, StartQuery, and
+// StartQueryExecution when its query is a single SELECT) before anything is
 // signed or sent. A Recorder, when given, writes every call the run makes
-// as an evidence bundle (format version 1) with secrets removed.
+// as an evidence bundle (format version 1) with secrets removed; an S3
+// object read is kept byte for byte under s3/BUCKET/KEY.
 package live
