@@ -228,6 +228,11 @@ func Open(dir string) (*Bundle, error) {
 		sort.Strings(b.files[k])
 	}
 	if len(b.files) == 0 && len(b.Manifest.Failures) == 0 {
+		for _, e := range entries {
+			if sub := filepath.Join(dir, e.Name()); e.IsDir() && fileExists(filepath.Join(sub, "bundle.json")) {
+				return nil, fmt.Errorf("open bundle: %s holds no <service>/<Operation>.json files, but %s looks like a bundle: pass that directory", dir, sub)
+			}
+		}
 		return nil, fmt.Errorf("open bundle: %s holds no <service>/<Operation>.json files", dir)
 	}
 	return b, nil
@@ -297,6 +302,11 @@ func pathErrCause(err error) error {
 	return err
 }
 
+func fileExists(p string) bool {
+	st, err := os.Lstat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -319,7 +329,7 @@ func readManifest(raw []byte) (Manifest, error) {
 		return Manifest{}, err
 	}
 	if m.FormatVersion != 0 && m.FormatVersion != FormatVersion {
-		return Manifest{}, fmt.Errorf("FormatVersion %d is not supported (this vpnaudit reads version %d)", m.FormatVersion, FormatVersion)
+		return Manifest{}, fmt.Errorf("FormatVersion %d is not supported (this vpnaudit reads version %d): replay it with the vpnaudit that wrote it, or a newer one", m.FormatVersion, FormatVersion)
 	}
 	return m, nil
 }

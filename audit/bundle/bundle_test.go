@@ -59,6 +59,7 @@ func TestOpenErrors(t *testing.T) {
 		{"unknown format version", map[string]string{"bundle.json": `{"FormatVersion": 2}`, "sts/GetCallerIdentity.json": `{}`}, "FormatVersion 2 is not supported"},
 		{"manifest not JSON", map[string]string{"bundle.json": `{`, "sts/GetCallerIdentity.json": `{}`}, "bundle.json: not valid JSON"},
 		{"manifest wrong type", map[string]string{"bundle.json": `{"RecordedAt": [1]}`, "sts/GetCallerIdentity.json": `{}`}, "open bundle: bundle.json: RecordedAt: "},
+		{"the bundle's parent", map[string]string{"vpn-down/bundle.json": `{}`, "vpn-down/sts/GetCallerIdentity.json": `{}`}, "vpn-down looks like a bundle: pass that directory"},
 		{"no such directory", nil, "does not exist (a bundle is a directory of <service>/<Operation>.json files)"},
 	}
 	for _, tt := range tests {

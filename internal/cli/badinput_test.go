@@ -183,6 +183,7 @@ func badCases() []badCase {
 		{name: "bundle-dir-missing", args: []string{"--alarm", "VPN-Down", "--from", "{root}/no-such-bundle"}, code: ExitError},
 		{name: "bundle-is-a-file", args: []string{"--alarm", "VPN-Down", "--from", "{bundle}/bundle.json"}, code: ExitError},
 		{name: "bundle-empty-dir", mutate: func(t *testing.T, root, bundle string) { removeAll(t, bundle); mkdir(t, bundle) }, code: ExitError},
+		{name: "bundle-parent-dir", args: []string{"--alarm", "VPN-Down", "--from", "{root}"}, code: ExitError},
 		{name: "bundle-unreadable-dir", mutate: func(t *testing.T, root, bundle string) { chmod(t, filepath.Join(bundle, "cloudwatch"), 0) },
 			code: ExitError, needsNonRoot: true},
 		{name: "manifest-format-version-2", mutate: writeFile("bundle.json", `{"FormatVersion": 2}`), code: ExitError},
