@@ -231,20 +231,32 @@ func TestCloudTrailPacedAgainstQuota(t *testing.T) {
 // against the emulator enforcing the quota: requests against the fewest
 // pages, throttles, and wall time against requests/2 s — with the client's
 // pacer (the default) and without it (the SDK's adaptive retry mode only).
+// VPNAUDIT_BENCH_BUNDLE adds a bundle of fixtures/biggen's.
 //
 //	go test ./audit/live -run '^$' -bench CloudTrailPaging -benchtime 1x
+//	go run ./fixtures/biggen -out /var/tmp/big-4h -scale 0.5 -hours 4
+//	VPNAUDIT_BENCH_BUNDLE=/var/tmp/big-4h go test ./audit/live -run '^$' -bench CloudTrailPaging/biggen -benchtime 1x
 func BenchmarkCloudTrailPaging(b *testing.B) {
-	for _, size := range []struct {
+	type bundleSize struct {
 		name          string
 		writes, reads int
-	}{{"fixture", 0, 0}, {"busy-1000", 1000, 2000}} {
+		dir           string
+	}
+	sizes := []bundleSize{{name: "fixture"}, {name: "busy-1000", writes: 1000, reads: 2000}}
+	if dir := os.Getenv("VPNAUDIT_BENCH_BUNDLE"); dir != "" {
+		sizes = append(sizes, bundleSize{name: "biggen", dir: dir})
+	}
+	for _, size := range sizes {
 		for _, pace := range []struct {
 			name string
 			rate float64
 		}{{"paced", 0}, {"unpaced", -1}} {
 			b.Run(size.name+"/"+pace.name, func(b *testing.B) {
 				dir := testenv.Fixture(b, "lab-console-stop")
-				if size.writes+size.reads > 0 {
+				switch {
+				case size.dir != "":
+					dir = size.dir
+				case size.writes+size.reads > 0:
 					dir = busyTrail(b, size.writes, size.reads)
 				}
 				var reqs, throttled, minP int
