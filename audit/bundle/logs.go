@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -304,7 +305,8 @@ func (c *logCursor) nextRaw(rel string, ev *rawEvent) (bool, error) {
 // another JSON type go through the general decoder.
 func (ev *rawEvent) event(rel string, index int) (*cwltypes.FilteredLogEvent, error) {
 	var out cwltypes.FilteredLogEvent
-	if ev.slow {
+	if ev.slow || !utf8.Valid(ev.stream) || !utf8.Valid(ev.message) || !utf8.Valid(ev.eventID) {
+		// encoding/json replaces invalid UTF-8; the general decoder does it.
 		if err := decodeRaw(&out, ev.raw, fmt.Sprintf("%s: event %d", rel, index)); err != nil {
 			return nil, err
 		}

@@ -305,3 +305,152 @@ func BenchmarkFilterLogEvents(b *testing.B) {
 		}
 	}
 }
+
+// FuzzScanner feeds arbitrary FilterLogEvents files to the scanner: it
+// must never panic, and when encoding/json reads the file and every event
+// decodes, it must answer as the general decoder does.
+func FuzzScanner(f *testing.F) {
+	f.Add(`{"Input": {"logGroupName": "G"}, "Output": {"events": [` + strings.Join(tricky[:9], ",") + `]}}`)
+	f.Add(`{"events": [` + tricky[1] + `]}`)
+	f.Add(`{"Output": {"events": [{"logStreamName": "eni-a-all", "timestamp": 1`)
+	f.Fuzz(func(t *testing.T, content string) {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "logs", "FilterLogEvents.json")
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(dir)
+		if err != nil {
+			return
+		}
+		defer b.Close()
+		in := cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("G"), LogStreamNames: []string{"eni-a-all"}, StartTime: aws.Int64(0), EndTime: aws.Int64(1e15)}
+		out, err := b.Logs().FilterLogEvents(context.Background(), &in)
+		want, ok := refAnswer(content, &in)
+		if !ok {
+			return // invalid JSON or an undecodable event: an error or an answer is fine
+		}
+		if err != nil {
+			t.Fatalf("scanner: %v; encoding/json reads the file", err)
+		}
+		var got []string
+		for _, e := range out.Events {
+			got = append(got, aws.ToString(e.EventId)+"|"+aws.ToString(e.Message))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+}
+
+// refAnswer answers a FilterLogEvents question over one file's content
+// with encoding/json and the general decoder; false when it cannot.
+func refAnswer(content string, in *cloudwatchlogs.FilterLogEventsInput) ([]string, bool) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal([]byte(content), &top) != nil {
+		return nil, false
+	}
+	body, group := top, ""
+	for k, v := range top {
+		switch {
+		case strings.EqualFold(k, "Output"):
+			if json.Unmarshal(v, &body) != nil {
+				return nil, false
+			}
+		}
+	}
+	if raw, ok := lookupRaw(top, "Input"); ok && string(raw) != "null" {
+		var v struct{ LogGroupName, LogGroupIdentifier string }
+		var m map[string]any
+		if json.Unmarshal(raw, &m) != nil || decodeRaw(&v, raw, "Input") != nil {
+			return nil, false
+		}
+		group = groupName(v.LogGroupName, v.LogGroupIdentifier)
+	}
+	if len(top) != len(dedupFold(top)) || len(body) != len(dedupFold(body)) {
+		return nil, false // member names that differ only in case: undefined
+	}
+	q, _ := newLogQuery(in)
+	if group != "" && group != q.group {
+		return nil, true
+	}
+	raw, ok := lookupRaw(body, "events")
+	if !ok || string(raw) == "null" {
+		return nil, true
+	}
+	var evs []json.RawMessage
+	if json.Unmarshal(raw, &evs) != nil {
+		return nil, false
+	}
+	var out []string
+	for _, e := range evs {
+		var ev cwltypes.FilteredLogEvent
+		if decodeRaw(&ev, e, "event") != nil {
+			return nil, false
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(e, &m) == nil && len(m) != len(dedupFold(m)) {
+			return nil, false
+		}
+		if q.match(&ev) {
+			out = append(out, aws.ToString(ev.EventId)+"|"+aws.ToString(ev.Message))
+		}
+	}
+	return out, true
+}
+
+func lookupRaw(m map[string]json.RawMessage, key string) (json.RawMessage, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func dedupFold(m map[string]json.RawMessage) map[string]bool {
+	out := map[string]bool{}
+	for k := range m {
+		out[strings.ToLower(k)] = true
+	}
+	return out
+}
+
+// TestTruncatedPages cuts a page at every byte: the scanner returns an
+// error or an answer, never hangs or panics, and a page cut after its
+// last event still answers.
+func TestTruncatedPages(t *testing.T) {
+	content := `{"Input": {"logGroupName": "G"}, "Output": {"events": [` + strings.Join(tricky[:9], ",") + `], "searchedLogStreams": []}}`
+	dir := t.TempDir()
+	path := filepath.Join(dir, "logs", "FilterLogEvents.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("G"), LogStreamNames: []string{"eni-a-all"}}
+	answered := 0
+	for n := 0; n <= len(content); n++ {
+		if err := os.WriteFile(path, []byte(content[:n]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := b.Logs().FilterLogEvents(ctx, &in); err == nil {
+			answered++
+		} else if ctx.Err() != nil {
+			t.Fatalf("cut at %d: %v", n, err)
+		}
+		cancel()
+		b.Close()
+	}
+	// Only the whole page, and the page cut after its events array (the
+	// rest is never read), answer.
+	if want := len(`], "searchedLogStreams": []}}`); answered != want {
+		t.Errorf("%d cuts answered, want %d", answered, want)
+	}
+}
