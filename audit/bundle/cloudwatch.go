@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -264,7 +265,9 @@ func (c *CloudWatch) recorded(ctx context.Context, asked []cwtypes.MetricDataQue
 		reset := func() { id = nil }
 		member := func(name, val []byte) bool {
 			if equalFold(name, "id") {
-				id, _ = plainString(val)
+				if id, _ = plainString(val); !utf8.Valid(id) {
+					id = nil // the decoder's reading decides
+				}
 			}
 			return true
 		}
