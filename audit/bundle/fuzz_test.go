@@ -31,6 +31,8 @@ var fuzzFiles = []string{
 	"ec2/DescribeFlowLogs.json",
 	"logs/FilterLogEvents-000.json",
 	"cloudwatch/GetMetricData-000.json",
+	"ec2/DescribeVpnConnections.json",
+	"ec2/DescribeInstances.json",
 }
 
 // seedFixtures are the fixtures whose files seed FuzzBundle. Their other
@@ -40,8 +42,8 @@ var fuzzFiles = []string{
 var seedFixtures = []string{"lab-console-stop", "custom-format-600s", "fired-twice", "hostile-strings", "no-flow-logs", "alarm-metric-only", "asg-scale-to-zero"}
 
 // FuzzBundle opens a bundle built from fuzzed bundle.json, DescribeAlarms,
-// DescribeAlarmHistory, LookupEvents, DescribeFlowLogs, FilterLogEvents and
-// GetMetricData files (the other files from a fixture) and runs what
+// DescribeAlarmHistory, LookupEvents, DescribeFlowLogs, FilterLogEvents,
+// GetMetricData, DescribeVpnConnections and DescribeInstances files (the other files from a fixture) and runs what
 // `vpnaudit why --from` runs on it: the
 // collector over the replay clients, the correlation and every renderer.
 // Errors are fine; a panic, a hang or an invalid JSON report is not.
@@ -70,12 +72,12 @@ func FuzzBundle(f *testing.F) {
 		[]byte(`{"events": [{"timestamp": 1, "message": "\xff\xfe"}]}`),
 		[]byte(`{"MetricDataResults": [{"Id": "m0", "Timestamps": ["2026-11-03T21:55:00Z"], "Values": []}]}`)}, 0)
 
-	f.Fuzz(func(t *testing.T, manifest, alarms, history, trail, flowLogs, logs, metrics []byte, fixture uint8) {
+	f.Fuzz(func(t *testing.T, manifest, alarms, history, trail, flowLogs, logs, metrics, vpns, instances []byte, fixture uint8) {
 		dir := t.TempDir()
 		for name, content := range contexts[int(fixture)%len(contexts)] {
 			write(t, dir, name, content)
 		}
-		for i, content := range [][]byte{manifest, alarms, history, trail, flowLogs, logs, metrics} {
+		for i, content := range [][]byte{manifest, alarms, history, trail, flowLogs, logs, metrics, vpns, instances} {
 			if len(content) > 0 {
 				write(t, dir, fuzzFiles[i], content)
 			}
@@ -91,8 +93,7 @@ func FuzzBundle(f *testing.F) {
 		defer b.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		ev, err := collect.Collect(ctx, collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(),
-			EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()},
+		ev, err := collect.Collect(ctx, collect.BundleClients(b),
 			collect.Options{Alarm: alarmName(alarms), Now: b.Manifest.RecordedAt, Region: b.Manifest.Region, Account: b.Manifest.AccountId})
 		if errors.Is(err, context.DeadlineExceeded) {
 			t.Fatal("the collection did not finish within a minute: a hang")
@@ -178,7 +179,7 @@ func opOf(rel string) string {
 func addSeed(f *testing.F, args [][]byte, context uint8) {
 	a := make([][]byte, len(fuzzFiles))
 	copy(a, args)
-	f.Add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], context)
+	f.Add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], context)
 }
 
 // seedArgs reads the first file of each fuzzed operation from the bundle
@@ -204,8 +205,11 @@ func seedArgs(f *testing.F, dir string) [][]byte {
 			f.Fatal(err)
 		}
 		n := 4
-		if strings.HasPrefix(name, "logs/") || strings.Contains(name, "GetMetricData") {
+		switch {
+		case strings.HasPrefix(name, "logs/") || strings.Contains(name, "GetMetricData"):
 			n = 60 // enough points and records around the breach to corroborate a cause
+		case strings.HasPrefix(name, "ec2/"):
+			n = 50 // every instance: the appliance among them
 		}
 		args[i] = trimJSON(raw, n)
 	}
