@@ -88,7 +88,7 @@ func investigate(t *testing.T, dir string, sc scenario) *correlate.Result {
 		opt.At = &at
 	}
 	ev, err := collect.Collect(context.Background(),
-		collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()},
+		collect.BundleClients(b),
 		opt)
 	if err != nil {
 		t.Fatal(err)

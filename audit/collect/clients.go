@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/vpnaudit/vpnaudit/audit/bundle"
 )
 
 // The client interfaces are the narrow slices of the SDK clients the
@@ -101,4 +102,12 @@ type Clients struct {
 	Athena      AthenaAPI
 	// Insights is nil when Logs Insights is not available.
 	Insights InsightsAPI
+}
+
+// BundleClients are the replay clients of a bundle, every interface the
+// collector uses: the one place that lists them, so an offline run, a test
+// and a fuzz target can never replay a different set than the CLI does.
+func BundleClients(b *bundle.Bundle) Clients {
+	return Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(),
+		AutoScaling: b.AutoScaling(), Insights: b.Insights(), S3: b.S3(), Athena: b.Athena()}
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func clients(b *bundle.Bundle) Clients {
-	return Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()}
+	return BundleClients(b)
 }
 
 // The replay clients satisfy the interfaces the live SDK clients do.

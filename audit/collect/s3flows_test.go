@@ -165,8 +165,7 @@ func collectBundle(t testing.TB, dir, alarm string, o Options) *audit.Evidence {
 	}
 	t.Cleanup(func() { b.Close() })
 	o.Alarm, o.Now, o.Region, o.Account = alarm, b.Manifest.RecordedAt, b.Manifest.Region, b.Manifest.AccountId
-	c := Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(),
-		AutoScaling: b.AutoScaling(), S3: b.S3(), Athena: b.Athena()}
+	c := BundleClients(b)
 	ev, err := Collect(context.Background(), c, o)
 	if err != nil {
 		t.Fatal(err)

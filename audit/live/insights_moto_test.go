@@ -75,8 +75,7 @@ func TestInsightsRecordReplayAgainstMoto(t *testing.T) {
 		t.Errorf("files the reader does not know: %v", b.Unknown)
 	}
 	o.Now = b.Manifest.RecordedAt
-	replayed, err := collect.Collect(ctx, collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(),
-		EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling(), Insights: b.Insights()}, o)
+	replayed, err := collect.Collect(ctx, collect.BundleClients(b), o)
 	if err != nil {
 		t.Fatalf("Collect from the bundle: %v", err)
 	}

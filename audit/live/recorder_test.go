@@ -45,8 +45,7 @@ func TestRecordReplayAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	replayed, err := collect.Collect(context.Background(), collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(),
-		EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling(), Insights: b.Insights()}, collect.Options{Alarm: mototest.AlarmName, Now: b.Manifest.RecordedAt})
+	replayed, err := collect.Collect(context.Background(), collect.BundleClients(b), collect.Options{Alarm: mototest.AlarmName, Now: b.Manifest.RecordedAt})
 	if err != nil {
 		t.Fatalf("Collect from the bundle: %v", err)
 	}

@@ -145,8 +145,7 @@ func TestS3FlowLogsAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	replayed, err := collect.Collect(ctx, collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(),
-		STS: b.STS(), AutoScaling: b.AutoScaling(), Insights: b.Insights(), S3: b.S3(), Athena: b.Athena()},
+	replayed, err := collect.Collect(ctx, collect.BundleClients(b),
 		collect.Options{Alarm: mototest.AlarmName, Now: b.Manifest.RecordedAt, Region: b.Manifest.Region})
 	if err != nil {
 		t.Fatal(err)

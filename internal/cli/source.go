@@ -44,8 +44,7 @@ func openSource(ctx context.Context, c *cli.Context, env Env) (*source, error) {
 			return nil, cli.Exit(err.Error(), ExitError)
 		}
 		s := &source{b: b, now: b.Manifest.RecordedAt, region: b.Manifest.Region, account: b.Manifest.AccountId,
-			clients: collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling(), S3: b.S3(), Athena: b.Athena()}}
-		s.clients.Insights = b.Insights()
+			clients: collect.BundleClients(b)}
 		if r := c.String("region"); r != "" && s.region != "" && r != s.region {
 			fmt.Fprintf(env.Stderr, "vpnaudit: --region %s ignored: the bundle was recorded in %s\n", r, s.region)
 		}

@@ -24,7 +24,7 @@ func Evidence(t testing.TB, dir, alarm string) *audit.Evidence {
 	}
 	t.Cleanup(func() { b.Close() })
 	ev, err := collect.Collect(context.Background(),
-		collect.Clients{CloudWatch: b.CloudWatch(), CloudTrail: b.CloudTrail(), Logs: b.Logs(), EC2: b.EC2(), STS: b.STS(), AutoScaling: b.AutoScaling()},
+		collect.BundleClients(b),
 		collect.Options{Alarm: alarm, Now: b.Manifest.RecordedAt, Region: b.Manifest.Region, Account: b.Manifest.AccountId})
 	if err != nil {
 		t.Fatalf("collect %s from %s: %v", alarm, filepath.Base(dir), err)
