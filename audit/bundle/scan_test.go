@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/google/go-cmp/cmp"
@@ -452,5 +454,37 @@ func TestTruncatedPages(t *testing.T) {
 	// rest is never read), answer.
 	if want := len(`], "searchedLogStreams": []}}`); answered != want {
 		t.Errorf("%d cuts answered, want %d", answered, want)
+	}
+}
+
+// TestGetMetricDataFileShapes reads a series whose file has its Output
+// before its Input, next to a bare dump (whose results cannot be told
+// apart, so they answer nothing) and a file of other metrics.
+func TestGetMetricDataFileShapes(t *testing.T) {
+	query := `{"Id": "q", "MetricStat": {"Metric": {"Namespace": "AWS/VPN", "MetricName": "TunnelState", "Dimensions": [{"Name": "VpnId", "Value": "vpn-1"}]}, "Period": 60, "Stat": "Maximum"}}`
+	other := strings.ReplaceAll(query, "vpn-1", "vpn-2")
+	result := func(id string, v int) string {
+		return fmt.Sprintf(`{"Id": %q, "Timestamps": ["2026-10-14T02:01:00Z", "2026-10-14T02:00:00Z"], "Values": [%d, %d], "StatusCode": "Complete"}`, id, v, v)
+	}
+	b := writeBundle(t, map[string]string{
+		"cloudwatch/GetMetricData-0.json": `{"Output": {"Messages": [], "MetricDataResults": [` + result("other", 7) + `, ` + result("q", 0) + `]}, "Input": {"MetricDataQueries": [` + strings.Replace(other, `"q"`, `"other"`, 1) + `, ` + query + `]}}`,
+		"cloudwatch/GetMetricData-1.json": `{"MetricDataResults": [` + result("q", 5) + `]}`,
+		"cloudwatch/GetMetricData-2.json": `{"Input": {"MetricDataQueries": [` + other + `]}, "Output": {"MetricDataResults": [` + result("q", 9) + `]}}`,
+	})
+	var q cwtypes.MetricDataQuery
+	if err := json.Unmarshal([]byte(query), &q); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.CloudWatch().GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{
+		StartTime: aws.Time(at("2026-10-14T00:00:00Z")), EndTime: aws.Time(at("2026-10-14T03:00:00Z")), MetricDataQueries: []cwtypes.MetricDataQuery{q}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]float64
+	for _, r := range out.MetricDataResults {
+		got = append(got, r.Values)
+	}
+	if diff := cmp.Diff([][]float64{{0, 0}}, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
 	}
 }
