@@ -112,7 +112,9 @@ func (k *collector) incident(ctx context.Context) error {
 	default:
 		k.cover("alarm-history", audit.CoverageOK, "%d state transitions (%s)", len(transitions), source)
 	}
-	k.checkHistory(ma, transitions)
+	if err := k.checkHistory(ma, alarm, &transitions); err != nil {
+		return err
+	}
 	k.coverSummaries(transitions)
 	if len(transitions) == 0 {
 		if t, ok := currentTransition(ma, alarm); ok {

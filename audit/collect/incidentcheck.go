@@ -96,25 +96,41 @@ func (k *collector) checkClock(ma cwtypes.MetricAlarm, a audit.Alarm) {
 		was.UTC().Format(time.RFC3339), span(last.Sub(was)), last.UTC().Format(time.RFC3339), k.o.Now.Format(time.RFC3339))
 }
 
-// checkHistory says when the history read ends before the alarm's last
-// state change: the latest transitions are missing (dated after the
-// evidence's clock, or not recorded), and the episode chosen may not be
-// the one that paged.
-func (k *collector) checkHistory(ma cwtypes.MetricAlarm, ts []audit.Transition) {
+// checkHistory handles a history read that ends before the alarm's last
+// state change: its latest items are missing or dated after the evidence
+// was read, so the latest episode is not in it. An alarm in ALARM now gets
+// its current episode from its own state; otherwise, unless --at picks an
+// episode, the run stops rather than investigate an older episode as if it
+// were the one that paged.
+func (k *collector) checkHistory(ma cwtypes.MetricAlarm, a audit.Alarm, ts *[]audit.Transition) error {
 	last := aws.ToTime(ma.StateTransitionedTimestamp).UTC()
-	if last.IsZero() || len(ts) == 0 {
-		return
+	if last.IsZero() || len(*ts) == 0 {
+		return nil
 	}
-	newest := ts[0].Time
-	for _, t := range ts {
+	newest := (*ts)[0].Time
+	for _, t := range *ts {
 		if t.Time.After(newest) {
 			newest = t.Time
 		}
 	}
-	if newest.Add(time.Minute).Before(last) {
-		k.cover("alarm-history", audit.CoveragePartial, "the newest state change in the history read is at %s, but the alarm last changed state at %s (to %s): the latest transitions are missing, so the episode investigated may not be the latest; check the history's timestamps or pass --at",
-			newest.Format(time.RFC3339), last.Format(time.RFC3339), string(ma.StateValue))
+	if !newest.Add(time.Minute).Before(last) {
+		return nil
 	}
+	gap := fmt.Sprintf("the newest state change in the alarm's history is at %s, but the alarm last changed state at %s (to %s)",
+		newest.Format(time.RFC3339), last.Format(time.RFC3339), ma.StateValue)
+	switch {
+	case k.o.At != nil:
+		k.cover("alarm-history", audit.CoveragePartial, "%s: the latest transitions are missing; the episode at --at is investigated", gap)
+	case a.State == audit.StateAlarm:
+		if t, ok := currentTransition(ma, a); ok {
+			*ts = append(*ts, t)
+		}
+		k.cover("alarm-history", audit.CoveragePartial, "%s: the latest transitions are missing, so the current episode comes from the alarm's own state", gap)
+	default:
+		return fmt.Errorf("alarm %q: %s, so the latest episode is missing from the history read (its items are dated after the evidence was read, %s, or were not recorded): fix the timestamps, or pass --at to investigate an earlier episode",
+			k.o.Alarm, gap, k.o.Now.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // summaryRE reads a StateUpdate item's HistorySummary.

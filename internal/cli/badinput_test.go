@@ -286,13 +286,17 @@ func badCases() []badCase {
 		{name: "lookback-beyond-90-days", args: []string{"--alarm", "VPN-Down", "--from", "{bundle}", "--format", "json", "--lookback", "2200h"}, code: ExitOK},
 		{name: "recorded-before-the-alarm", mutate: writeFile("bundle.json",
 			`{"FormatVersion": 1, "Region": "eu-central-1", "AccountId": "444455556666", "RecordedAt": "2026-11-03T21:00:00Z"}`), code: ExitOK},
-		{name: "history-in-the-future", mutate: func(t *testing.T, root, bundle string) {
-			editJSON(t, filepath.Join(bundle, history), func(doc map[string]any) {
-				for _, it := range output(doc)["AlarmHistoryItems"].([]any) {
-					it := it.(map[string]any)
-					it["Timestamp"] = strings.Replace(it["Timestamp"].(string), "2026-11-03", "2027-11-03", 1)
-				}
-			})
+		{name: "history-in-the-future", mutate: historyInTheFuture, code: ExitError},
+		{name: "history-in-the-future-at", mutate: historyInTheFuture,
+			args: []string{"--alarm", "VPN-Down", "--from", "{bundle}", "--format", "json", "--at", "2026-11-01T03:13:26Z"}, code: ExitOK},
+		{name: "history-in-the-future-in-alarm", mutate: func(t *testing.T, root, bundle string) {
+			historyInTheFuture(t, root, bundle)
+			vpnDown(func(a map[string]any) {
+				a["StateValue"] = "ALARM"
+				a["StateTransitionedTimestamp"] = "2026-11-03T21:55:26.837000+00:00"
+				a["StateUpdatedTimestamp"] = "2026-11-03T21:55:26.837000+00:00"
+				a["StateReasonData"] = `{"version":"1.0","queryDate":"2026-11-03T21:55:26.837+0000","startDate":"2026-11-03T21:53:00.000+0000","statistic":"Maximum","period":60,"evaluatedDatapoints":[{"timestamp":"2026-11-03T21:54:00.000+0000","sampleCount":1.0,"value":0.0},{"timestamp":"2026-11-03T21:53:00.000+0000","sampleCount":1.0,"value":0.0}]}`
+			})(t, root, bundle)
 		}, code: ExitOK},
 
 		// CloudTrail.
@@ -396,6 +400,17 @@ func badCases() []badCase {
 		{name: "usage-no-alarm", args: []string{"--from", "{bundle}"}, code: ExitUsage},
 		{name: "usage-lookback", args: []string{"--alarm", "VPN-Down", "--from", "{bundle}", "--lookback", "two hours"}, code: ExitUsage},
 	}
+}
+
+// historyInTheFuture dates the alarm history of 3 November a year later,
+// after the bundle was recorded.
+func historyInTheFuture(t *testing.T, root, bundle string) {
+	editJSON(t, filepath.Join(bundle, "cloudwatch", "DescribeAlarmHistory-VPN-Down.json"), func(doc map[string]any) {
+		for _, it := range output(doc)["AlarmHistoryItems"].([]any) {
+			it := it.(map[string]any)
+			it["Timestamp"] = strings.Replace(it["Timestamp"].(string), "2026-11-03", "2027-11-03", 1)
+		}
+	})
 }
 
 // editFlowLog edits the i-th flow log of ec2/DescribeFlowLogs.json.
