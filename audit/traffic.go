@@ -65,6 +65,10 @@ type FlowLog struct {
 	Interval int
 	// Read says whether vpnaudit could read this log's records.
 	Read bool
+	// ReadBy names the call that delivered them: "logs:FilterLogEvents",
+	// "logs:StartQuery" (Logs Insights), "s3:GetObject" or
+	// "athena:StartQueryExecution".
+	ReadBy string
 }
 
 // InterfaceActivity summarises one interface's flow-log records.

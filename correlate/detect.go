@@ -21,8 +21,10 @@ const (
 )
 
 // flowInterval returns the aggregation interval of the flow log an
-// interface's records came from (60 s when unknown).
-func flowInterval(ev *audit.Evidence, eni string) (time.Duration, string, string) {
+// interface's records came from (60 s when unknown), its ID, where its
+// records live (log group or S3 destination) and the call that read them
+// (flowSource).
+func flowInterval(ev *audit.Evidence, eni string) (iv time.Duration, id, place, source string) {
 	for _, a := range ev.Traffic.Interfaces {
 		if a.Interface != eni {
 			continue
@@ -33,11 +35,15 @@ func flowInterval(ev *audit.Evidence, eni string) (time.Duration, string, string
 				if iv <= 0 {
 					iv = time.Minute
 				}
-				return iv, fl.ID, fl.LogGroup
+				place := fl.LogGroup
+				if place == "" {
+					place = fl.Destination
+				}
+				return iv, fl.ID, place, flowSource(fl)
 			}
 		}
 	}
-	return time.Minute, "", ""
+	return time.Minute, "", "", ""
 }
 
 // flowGaps finds ACCEPT series that were active before the breach and went
@@ -54,7 +60,7 @@ func flowGaps(ev *audit.Evidence, breach time.Time) []FlowGap {
 		if s.Key.Class == audit.FlowOther && !isAppliance(ev, s.Key.Interface) {
 			continue
 		}
-		iv, fl, group := flowInterval(ev, s.Key.Interface)
+		iv, fl, group, source := flowInterval(ev, s.Key.Interface)
 		minGap := max(5*time.Minute, 2*iv+time.Minute)
 		base := max(baselineSpan, 4*iv)
 		for i, b := range s.Buckets {
@@ -99,7 +105,7 @@ func flowGaps(ev *audit.Evidence, breach time.Time) []FlowGap {
 				end = b.LastEnd
 			}
 			out = append(out, FlowGap{Key: s.Key, LastSeen: end, Uncertainty: iv, ResumedAt: next,
-				BaselinePerMin: float64(n) / base.Minutes(), FlowLog: fl, LogGroup: group, OneWay: oneWay})
+				BaselinePerMin: float64(n) / base.Minutes(), FlowLog: fl, LogGroup: group, Source: source, OneWay: oneWay})
 			break
 		}
 	}
@@ -169,7 +175,7 @@ func rejectOnsets(ev *audit.Evidence, breach time.Time) []RejectOnset {
 		if s.Key.Action != "REJECT" || s.Key.Class == audit.FlowOther && !isAppliance(ev, s.Key.Interface) {
 			continue
 		}
-		_, _, group := flowInterval(ev, s.Key.Interface)
+		_, _, group, source := flowInterval(ev, s.Key.Interface)
 		var first time.Time
 		var before, after int64
 		for _, b := range s.Buckets {
@@ -184,7 +190,7 @@ func rejectOnsets(ev *audit.Evidence, breach time.Time) []RejectOnset {
 			}
 		}
 		if after >= 2 && before == 0 {
-			out = append(out, RejectOnset{Key: s.Key, FirstAt: first, Records: after, LogGroup: group})
+			out = append(out, RejectOnset{Key: s.Key, FirstAt: first, Records: after, LogGroup: group, Source: source})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstAt.Before(out[j].FirstAt) })
@@ -208,12 +214,12 @@ func silences(ev *audit.Evidence, breach time.Time) []Silence {
 		if !isAppliance(ev, a.Interface) {
 			continue
 		}
-		_, _, group := flowInterval(ev, a.Interface)
+		_, _, group, source := flowInterval(ev, a.Interface)
 		for _, w := range a.NoData {
 			if w.Start.Before(breach.Add(-nearBefore)) || w.Start.After(breach.Add(nearBefore)) {
 				continue
 			}
-			out = append(out, Silence{Interface: a.Interface, From: w.Start, To: w.End, LogGroup: group})
+			out = append(out, Silence{Interface: a.Interface, From: w.Start, To: w.End, LogGroup: group, Source: source})
 		}
 	}
 	return out

@@ -127,9 +127,13 @@ type FlowGap struct {
 	BaselinePerMin float64
 	// OneWay says the opposite direction on the interface went on: traffic
 	// was sent and no longer answered.
-	OneWay   bool
-	FlowLog  string
+	OneWay  bool
+	FlowLog string
+	// LogGroup is where the records live (a log group, or an S3
+	// destination); Source names the call that read them (the timeline's
+	// source).
 	LogGroup string
+	Source   string
 }
 
 // RejectOnset is REJECT traffic that appeared around the breach.
@@ -138,6 +142,7 @@ type RejectOnset struct {
 	FirstAt  time.Time
 	Records  int64
 	LogGroup string
+	Source   string
 }
 
 // Silence is an interface that reported NODATA (no traffic at all).
@@ -146,6 +151,7 @@ type Silence struct {
 	From      time.Time
 	To        time.Time
 	LogGroup  string
+	Source    string
 }
 
 // Shift is a level shift in a metric series.

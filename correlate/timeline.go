@@ -46,17 +46,17 @@ func (x *scorer) timeline() {
 			Resources: res, Source: srcTrail, EventID: c.EventID})
 	}
 	for _, g := range groupGaps(r.Gaps) {
-		add(Entry{Time: g.at, Kind: KindTraffic, Role: RoleEffect, Summary: g.summary, Resources: g.resources, Source: flowSource(g.group)})
+		add(Entry{Time: g.at, Kind: KindTraffic, Role: RoleEffect, Summary: g.summary, Resources: g.resources, Source: entrySource(g.source)})
 		if g.resumed != nil {
-			add(Entry{Time: *g.resumed, Kind: KindTraffic, Role: RoleContext, Summary: g.resumedSummary, Resources: g.resources, Source: flowSource(g.group)})
+			add(Entry{Time: *g.resumed, Kind: KindTraffic, Role: RoleContext, Summary: g.resumedSummary, Resources: g.resources, Source: entrySource(g.source)})
 		}
 	}
 	for _, o := range r.Rejects {
-		add(Entry{Time: o.FirstAt, Kind: KindTraffic, Role: RoleEffect, Source: flowSource(o.LogGroup), Resources: []string{o.Key.Interface},
+		add(Entry{Time: o.FirstAt, Kind: KindTraffic, Role: RoleEffect, Source: entrySource(o.Source), Resources: []string{o.Key.Interface},
 			Summary: fmt.Sprintf("REJECT records appear on %s (%s%s, %d records)", o.Key.Interface, classText(o.Key.Class), peerText(o.Key.Peer), o.Records)})
 	}
 	for _, s := range r.Silences {
-		add(Entry{Time: s.From, Kind: KindTraffic, Role: RoleEffect, Source: flowSource(s.LogGroup), Resources: []string{s.Interface},
+		add(Entry{Time: s.From, Kind: KindTraffic, Role: RoleEffect, Source: entrySource(s.Source), Resources: []string{s.Interface},
 			Summary: fmt.Sprintf("%s reports NODATA: no traffic at all until %s", s.Interface, hm(s.To))})
 	}
 	for _, s := range r.Shifts {
@@ -111,11 +111,27 @@ func (x *scorer) timeline() {
 	r.Timeline = es
 }
 
-func flowSource(group string) string {
-	if group == "" {
+// flowSource names the call a flow log's records came through and where
+// they live: "logs:FilterLogEvents /vpc/flowlogs", "s3:GetObject
+// arn:aws:s3:::bucket/prefix", "athena:StartQueryExecution …".
+func flowSource(fl audit.FlowLog) string {
+	by := fl.ReadBy
+	if by == "" {
+		by = "logs:FilterLogEvents"
+	}
+	where := fl.LogGroup
+	if where == "" {
+		where = fl.Destination
+	}
+	return strings.TrimSpace(by + " " + where)
+}
+
+// entrySource is the timeline source of a finding read from where.
+func entrySource(where string) string {
+	if where == "" {
 		return "logs:FilterLogEvents"
 	}
-	return "logs:FilterLogEvents " + group
+	return where
 }
 
 // gapGroup is the gaps of one interface and class, told as one event.
@@ -125,7 +141,7 @@ type gapGroup struct {
 	summary        string
 	resumedSummary string
 	resources      []string
-	group          string
+	source         string
 }
 
 func groupGaps(gaps []FlowGap) []gapGroup {
@@ -166,7 +182,7 @@ func groupGaps(gaps []FlowGap) []gapGroup {
 		if len(peers) > 0 {
 			what += " with " + strings.Join(peers, ", ")
 		}
-		gg := gapGroup{at: first.LastSeen, resumed: resumed, group: first.LogGroup,
+		gg := gapGroup{at: first.LastSeen, resumed: resumed, source: first.Source,
 			resources: append([]string{k.eni}, peers...),
 			summary:   fmt.Sprintf("%s on %s stops (%s; last records end %s, ±%s)", what, k.eni, strings.Join(dirs, ", "), hms(first.LastSeen), dur(first.Uncertainty)),
 		}

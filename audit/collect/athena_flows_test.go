@@ -212,7 +212,7 @@ func TestAthenaFlowPushDownMatchesLocal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(comparable(want.Traffic), comparable(got.Traffic)); diff != "" {
+			if diff := cmp.Diff(comparable(withoutReadBy(t, want.Traffic, "s3:GetObject")), comparable(withoutReadBy(t, got.Traffic, "athena:StartQueryExecution"))); diff != "" {
 				t.Errorf("traffic, read here (-want) vs pushed down (+got):\n%s", diff)
 			}
 			cov := coverageOf(got, "flow-logs")

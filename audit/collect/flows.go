@@ -79,7 +79,7 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 				break
 			}
 			fromS3 = append(fromS3, r.traffic)
-			info.Read = true
+			info.Read, info.ReadBy = true, r.readBy
 			read++
 			for _, e := range enis {
 				covered[e] = true
@@ -106,7 +106,10 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 				}
 				// Pagination stopped: the records read are aggregated and used.
 			}
-			info.Read = true
+			info.Read, info.ReadBy = true, "logs:FilterLogEvents"
+			if r.insights {
+				info.ReadBy = "logs:StartQuery"
+			}
 			read++
 			for _, e := range enis {
 				covered[e] = true

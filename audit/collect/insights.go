@@ -74,6 +74,7 @@ const (
 type logRead struct {
 	notes    []string // how it was read
 	problems []string // what makes the traffic partial
+	insights bool     // aggregated by Logs Insights
 }
 
 // readLogGroup reads the records of one flow log delivered to CloudWatch
@@ -204,7 +205,7 @@ func (k *collector) readInsights(ctx context.Context, agg *audit.FlowAggregator,
 		}()
 	}
 	wg.Wait()
-	res := logRead{}
+	res := logRead{insights: true}
 	queries, scanned := 0, 0.0
 	for i := range plan {
 		if errs[i] != nil && ctx.Err() == nil {

@@ -62,6 +62,8 @@ type s3Read struct {
 	traffic audit.Traffic
 	// notes go into the coverage detail; problems make the coverage partial.
 	notes, problems []string
+	// readBy names the call the records came through (audit.FlowLog.ReadBy).
+	readBy string
 }
 
 // readS3 reads one S3-destination flow log for the window, here or with
@@ -97,7 +99,7 @@ func (k *collector) readS3(ctx context.Context, fl ec2types.FlowLog, info audit.
 		}
 		t, scanned, err := k.athenaFlows(ctx, info, format, enis)
 		if err == nil {
-			res.traffic = t
+			res.traffic, res.readBy = t, "athena:StartQueryExecution"
 			res.notes = append(res.notes, fmt.Sprintf("%s: pushed down to Athena (%s listed; Athena scanned %s)", info.ID, volume, mb(scanned)))
 			return res, nil
 		}
@@ -118,7 +120,7 @@ func (k *collector) readS3(ctx context.Context, fl ec2types.FlowLog, info audit.
 	if err != nil {
 		return res, err
 	}
-	res.traffic = t
+	res.traffic, res.readBy = t, "s3:GetObject"
 	if failed != "" {
 		res.problems = append(res.problems, info.ID+": "+failed)
 	}
