@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vpnaudit/vpnaudit/audit/bundle"
 	"github.com/vpnaudit/vpnaudit/audit/collect"
@@ -46,7 +44,8 @@ var seedFixtures = []string{"lab-console-stop", "custom-format-600s", "fired-twi
 // GetMetricData, DescribeVpnConnections and DescribeInstances files (the other files from a fixture) and runs what
 // `vpnaudit why --from` runs on it: the
 // collector over the replay clients, the correlation and every renderer.
-// Errors are fine; a panic, a hang or an invalid JSON report is not.
+// Errors are fine; a panic, a hang (go test's -timeout) or an invalid JSON
+// report is not.
 func FuzzBundle(f *testing.F) {
 	root := testenv.ModuleRoot(f)
 	var contexts []map[string][]byte
@@ -91,13 +90,10 @@ func FuzzBundle(f *testing.F) {
 			return
 		}
 		defer b.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		ev, err := collect.Collect(ctx, collect.BundleClients(b),
+		// No deadline: a hang is caught by go test's -timeout, not by a
+		// wall-clock assertion on a shared machine.
+		ev, err := collect.Collect(context.Background(), collect.BundleClients(b),
 			collect.Options{Alarm: alarmName(alarms), Now: b.Manifest.RecordedAt, Region: b.Manifest.Region, Account: b.Manifest.AccountId})
-		if errors.Is(err, context.DeadlineExceeded) {
-			t.Fatal("the collection did not finish within a minute: a hang")
-		}
 		if err != nil {
 			t.Logf("Collect: %v", err)
 			if err.Error() == "" {
