@@ -120,10 +120,18 @@ func (k *collector) runQuery(ctx context.Context, source, query string) ([][]str
 	var rows [][]string
 	p := athena.NewGetQueryResultsPaginator(k.c.Athena, &athena.GetQueryResultsInput{QueryExecutionId: aws.String(id)})
 	header := true
+	guard := newPageGuard("Athena", "GetQueryResults")
 	for p.HasMorePages() {
 		k.call("athena", "GetQueryResults")
 		out, err := p.NextPage(ctx)
 		if err != nil {
+			return nil, scanned, err
+		}
+		items := 0
+		if out.ResultSet != nil {
+			items = len(out.ResultSet.Rows)
+		}
+		if err := guard.check(items, out.NextToken); err != nil {
 			return nil, scanned, err
 		}
 		if out.ResultSet == nil {

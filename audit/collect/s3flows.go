@@ -214,11 +214,15 @@ func (k *collector) listFlowObjects(ctx context.Context, info audit.FlowLog, hiv
 	from, to := w.Start.Add(-5*time.Minute), w.End.Add(interval+objectLateness)
 	for _, prefix := range flowPrefixes(base, k.ev.Account, k.ev.Region, from, to, hive, perHour) {
 		p := s3.NewListObjectsV2Paginator(k.c.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+		guard := newPageGuard("S3", "ListObjectsV2")
 		for p.HasMorePages() {
 			k.call("s3", "ListObjectsV2")
 			out, err := p.NextPage(ctx)
 			if err != nil {
 				return objs, s3Error(err, "s3:ListBucket on "+bucket)
+			}
+			if err := guard.check(len(out.Contents), out.NextContinuationToken); err != nil {
+				return objs, err
 			}
 			for _, o := range out.Contents {
 				key := aws.ToString(o.Key)
