@@ -91,7 +91,7 @@ func (c *CloudTrail) matching(ctx context.Context, in *cloudtrail.LookupEventsIn
 	}
 	var events []cttypes.Event
 	seen := map[string]bool{}
-	buf := bufPool.Get().([]byte)
+	buf := bufPool.Get()
 	defer func() { bufPool.Put(buf[:0]) }()
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {

@@ -210,7 +210,7 @@ func (c *CloudWatch) metricFiles() ([]metricFile, error) {
 	if len(paths) == 0 {
 		return nil, c.b.failure("cloudwatch", "GetMetricData")
 	}
-	buf := bufPool.Get().([]byte)
+	buf := bufPool.Get()
 	defer func() { bufPool.Put(buf[:0]) }()
 	files := make([]metricFile, 0, len(paths))
 	for _, p := range paths {
@@ -242,7 +242,7 @@ func (c *CloudWatch) recorded(ctx context.Context, asked []cwtypes.MetricDataQue
 	if err != nil {
 		return nil, err
 	}
-	buf := bufPool.Get().([]byte)
+	buf := bufPool.Get()
 	defer func() { bufPool.Put(buf[:0]) }()
 	var recorded []*recordedSeries
 	for _, mf := range files {

@@ -126,15 +126,39 @@ type logCursor struct {
 	skipTime func(ts int64) bool
 }
 
-// bufPool recycles the cursors' read buffers.
-var bufPool = sync.Pool{New: func() any { return make([]byte, 0, streamBuffer) }}
+// bufPool recycles the scanners' read buffers. It is a short free list
+// rather than a sync.Pool: the buffers are few and large, and a Pool drops
+// its buffers at every collection, after which each file costs a fresh,
+// zeroed megabyte.
+var bufPool = bufferList(make(chan []byte, 8))
+
+type bufferList chan []byte
+
+func (l bufferList) Get() []byte {
+	select {
+	case b := <-l:
+		return b
+	default:
+		return make([]byte, 0, streamBuffer)
+	}
+}
+
+func (l bufferList) Put(b []byte) {
+	if cap(b) > 4*streamBuffer {
+		return // grown for one huge value: let it go
+	}
+	select {
+	case l <- b[:0]:
+	default:
+	}
+}
 
 func openCursor(lf logFile, file int) (*logCursor, error) {
 	f, err := os.Open(lf.path)
 	if err != nil {
 		return nil, err
 	}
-	c := &logCursor{file: file, f: f, s: newJSONStream(f, bufPool.Get().([]byte))}
+	c := &logCursor{file: file, f: f, s: newJSONStream(f, bufPool.Get())}
 	if err := c.seekEvents(); err != nil {
 		c.close()
 		return nil, fmt.Errorf("read %s: %w", lf.rel, err)
