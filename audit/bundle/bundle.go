@@ -32,6 +32,10 @@ type Manifest struct {
 	Failures []Failure `json:",omitempty"`
 	// Tool names what wrote the bundle.
 	Tool string `json:",omitempty"`
+	// Interrupted, when set, says the recording run was stopped before
+	// every source was read ("interrupted by Ctrl-C"): the bundle holds the
+	// calls that completed, and a replay's report is marked partial too.
+	Interrupted string `json:",omitempty"`
 }
 
 // Failure is one recorded failed call.

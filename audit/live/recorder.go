@@ -34,6 +34,8 @@ type Recorder struct {
 	seq      map[string]int
 	failures []bundle.Failure
 	err      error
+	// interrupted is why the run stopped early, for the manifest.
+	interrupted string
 }
 
 // NewRecorder prepares recording into dir, which must not exist yet or be
@@ -296,7 +298,7 @@ func (r *Recorder) Close(region, account string, recordedAt time.Time) error {
 		return r.err
 	}
 	m := bundle.Manifest{FormatVersion: bundle.FormatVersion, Region: region, AccountId: account,
-		RecordedAt: recordedAt.UTC(), Failures: r.failures, Tool: "vpnaudit"}
+		RecordedAt: recordedAt.UTC(), Failures: r.failures, Tool: "vpnaudit", Interrupted: r.interrupted}
 	raw, err := json.MarshalIndent(m, "", " ")
 	if err == nil {
 		err = os.WriteFile(filepath.Join(r.tmp, "bundle.json"), append(raw, '\n'), 0o600)
@@ -312,6 +314,14 @@ func (r *Recorder) Close(region, account string, recordedAt time.Time) error {
 		return fmt.Errorf("write bundle %s: %w", r.target, err)
 	}
 	return nil
+}
+
+// Interrupted notes in the manifest that the run was stopped early (why),
+// so the bundle says it holds only the calls that completed.
+func (r *Recorder) Interrupted(why string) {
+	r.mu.Lock()
+	r.interrupted = why
+	r.mu.Unlock()
 }
 
 // Target is the directory Close moves the bundle to.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -447,5 +448,47 @@ func TestRecorderRefusesExistingFiles(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(file); string(b) != "keep me" {
 		t.Errorf("the existing file was changed: %q", b)
+	}
+}
+
+// A run stopped early writes the calls that completed, and says so in the
+// manifest.
+func TestRecorderInterrupted(t *testing.T) {
+	srv := newCountingServer(t)
+	tests := []struct {
+		name, why string
+	}{
+		{"finished", ""},
+		{"stopped early", "interrupted by Ctrl-C"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "bundle")
+			rec, err := live.NewRecorder(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := liveClients(t, srv.URL, live.Options{Recorder: rec})
+			if _, err := c.EC2.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.why != "" {
+				rec.Interrupted(tc.why)
+			}
+			if err := rec.Close("eu-central-1", "111122223333", time.Date(2026, 11, 3, 22, 0, 0, 0, time.UTC)); err != nil {
+				t.Fatal(err)
+			}
+			b, err := bundle.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if diff := cmp.Diff(tc.why, b.Manifest.Interrupted); diff != "" {
+				t.Errorf("manifest Interrupted (-want +got):\n%s", diff)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "ec2", "DescribeInstances-000.json")); err != nil {
+				t.Errorf("the completed call was not kept: %v", err)
+			}
+		})
 	}
 }

@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -130,5 +132,47 @@ func TestWhyTimeout(t *testing.T) {
 				t.Errorf("a run that finished is not marked partial=false:\n%.400s", r.stdout)
 			}
 		})
+	}
+}
+
+// A bundle recorded by a run stopped early replays to a report marked
+// partial, for the same reason.
+func TestWhyInterruptedRecording(t *testing.T) {
+	src := testenv.Fixture(t, "lab-console-stop")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(dir, "bundle.json")
+	raw, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["Interrupted"] = "interrupted by Ctrl-C"
+	raw, _ = json.Marshal(m)
+	if err := os.WriteFile(manifest, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "why", "--alarm", "VPN-Down", "--from", dir, "--format", "json")
+	var doc struct {
+		Partial     bool   `json:"partial"`
+		Interrupted string `json:"interrupted"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, r.stderr)
+	}
+	type out struct {
+		Code        int
+		Stderr      string
+		Partial     bool
+		Interrupted string
+	}
+	want := out{ExitOK, "vpnaudit: interrupted by Ctrl-C: the report is partial, from the evidence read before then\n", true, "interrupted by Ctrl-C"}
+	if diff := cmp.Diff(want, out{r.code, r.stderr, doc.Partial, doc.Interrupted}); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

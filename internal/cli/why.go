@@ -137,8 +137,15 @@ func why(c *cli.Context, env Env) error {
 		}
 		return cli.Exit(live.Explain(err, c.String("profile")).Error(), ExitError)
 	}
+	if ev.Interrupted == "" && src.b != nil && src.b.Manifest.Interrupted != "" {
+		// The bundle was recorded by a run stopped early: so is this one.
+		ev.Interrupted = src.b.Manifest.Interrupted
+	}
 	if ev.Interrupted != "" {
 		fmt.Fprintf(env.Stderr, "vpnaudit: %s: the report is partial, from the evidence read before then\n", ev.Interrupted)
+		if src.rec != nil {
+			src.rec.Interrupted(ev.Interrupted)
+		}
 	}
 	if err := src.finish(ev.Account); err != nil {
 		return cli.Exit(err.Error(), ExitError)
