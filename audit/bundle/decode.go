@@ -520,16 +520,6 @@ func stringEnd(b []byte, i int, eof bool) (int, error) {
 	}
 }
 
-// members calls f with each member of the object in obj (a complete value
-// as returned by valueEnd): the raw name (without quotes) and the raw value.
-func members(obj []byte, f func(name, val []byte)) error {
-	if len(obj) < 2 || obj[0] != '{' {
-		return fmt.Errorf("want an object, got %s", kindOf(obj))
-	}
-	_, err := objectEnd(obj, 0, true, func(name, val []byte) bool { f(name, val); return true })
-	return err
-}
-
 // object consumes the next value and returns its bytes (valid until the
 // next call), calling f with each member on the way when it is an object,
 // so an element is read in one pass; f returns false when it has seen
@@ -651,25 +641,6 @@ func skipSpace(b []byte, i int) int {
 		}
 	}
 	return i
-}
-
-func kindOf(raw []byte) string {
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
 }
 
 // plainString returns the contents of a JSON string without escapes, or

@@ -354,15 +354,6 @@ func (ev *rawEvent) event(rel string, index int) (*cwltypes.FilteredLogEvent, er
 	return &out, nil
 }
 
-func (c *logCursor) next(rel string) (*cwltypes.FilteredLogEvent, error) {
-	var ev rawEvent
-	ok, err := c.nextRaw(rel, &ev)
-	if !ok || err != nil {
-		return nil, err
-	}
-	return ev.event(rel, c.index-1)
-}
-
 func (c *logCursor) close() {
 	if c.f != nil {
 		c.f.Close()
