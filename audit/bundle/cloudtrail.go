@@ -42,6 +42,9 @@ func (b *Bundle) CloudTrail() *CloudTrail { return &CloudTrail{b: b} }
 // and the matching events of the latest lookups are kept for their next
 // pages, so memory grows with the answer, not with the trail.
 func (c *CloudTrail) LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, _ ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if len(in.LookupAttributes) > 1 {
 		return nil, fmt.Errorf("InvalidLookupAttributesException: LookupEvents takes at most one lookup attribute, got %d", len(in.LookupAttributes))
 	}

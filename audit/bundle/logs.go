@@ -399,6 +399,9 @@ func objectKey(d *json.Decoder) (string, error) {
 // cores (see logScan); a scan left unfinished by one page waits, parked,
 // for the call that asks for the next.
 func (l *Logs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	files, err := l.b.logFiles()
 	if err != nil {
 		return nil, err
@@ -435,6 +438,10 @@ func (l *Logs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLog
 	}
 	out := &cloudwatchlogs.FilterLogEventsOutput{}
 	for len(out.Events) < limit {
+		if len(out.Events)%1024 == 0 && ctx.Err() != nil {
+			sc.stop()
+			return nil, ctx.Err()
+		}
 		f, ok, err := sc.next(ctx)
 		if err != nil {
 			sc.stop()
