@@ -78,7 +78,7 @@ func (k *collector) incident(ctx context.Context) error {
 	}
 	if len(out.CompositeAlarms) > 0 {
 		return fmt.Errorf("alarm %q is a composite alarm; vpnaudit investigates metric alarms — run it on one of the alarms in its rule: %s",
-			k.o.Alarm, aws.ToString(out.CompositeAlarms[0].AlarmRule))
+			k.o.Alarm, printable(aws.ToString(out.CompositeAlarms[0].AlarmRule)))
 	}
 	if len(out.MetricAlarms) == 0 {
 		_, replay := k.c.CloudWatch.(*bundle.CloudWatch)

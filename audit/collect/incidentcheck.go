@@ -3,8 +3,11 @@ package collect
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -48,7 +51,7 @@ func checkAlarmKind(name string, a audit.Alarm) error {
 		}
 	}
 	return fmt.Errorf("alarm %q watches %s, which leads to no Site-to-Site VPN: vpnaudit follows an alarm's VpnId, TunnelIpAddress, TransitGateway or InstanceId dimension, so run it on the VPN's alarm (such as AWS/VPN TunnelState with VpnId)",
-		name, a.Metric.String())
+		name, printable(a.Metric.String()))
 }
 
 // checkUnrelatedInstance refuses, after the scope is walked, an alarm whose
@@ -74,7 +77,7 @@ func (k *collector) checkUnrelatedInstance() error {
 		}
 	}
 	return fmt.Errorf("alarm %q watches %s, and instance %s hosts no customer gateway of a Site-to-Site VPN: run vpnaudit on the VPN's alarm (such as AWS/VPN TunnelState with VpnId)",
-		k.o.Alarm, m.String(), m.Dimension("InstanceId"))
+		k.o.Alarm, printable(m.String()), printable(m.Dimension("InstanceId")))
 }
 
 // checkClock corrects the collection's clock when the alarm changed state
@@ -117,7 +120,7 @@ func (k *collector) checkHistory(ma cwtypes.MetricAlarm, a audit.Alarm, ts *[]au
 		return nil
 	}
 	gap := fmt.Sprintf("the newest state change in the alarm's history is at %s, but the alarm last changed state at %s (to %s)",
-		newest.Format(time.RFC3339), last.Format(time.RFC3339), ma.StateValue)
+		newest.Format(time.RFC3339), last.Format(time.RFC3339), printable(string(ma.StateValue)))
 	switch {
 	case k.o.At != nil:
 		k.cover("alarm-history", audit.CoveragePartial, "%s: the latest transitions are missing; the episode at --at is investigated", gap)
@@ -222,4 +225,20 @@ func span(d time.Duration) string {
 		return fmt.Sprintf("%d days", d/(24*time.Hour))
 	}
 	return d.Round(time.Second).String()
+}
+
+// printable returns s for an error message: as it is when it is printable
+// UTF-8, quoted with escapes otherwise, so a hostile name in the evidence
+// cannot drive the terminal an error is printed on (error messages do not
+// go through the report's sanitizer).
+func printable(s string) string {
+	if s == "" {
+		return `""`
+	}
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -106,3 +106,18 @@ var errNoEpisode = errorString("no episode")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"AWS/VPN TunnelState{VpnId=vpn-1} Maximum/60s": "AWS/VPN TunnelState{VpnId=vpn-1} Maximum/60s",
+		"ALARM(\"a\") OR ALARM(b)":                     "ALARM(\"a\") OR ALARM(b)",
+		"":                                             `""`,
+		"Tunnel\x1b]0;owned\x07":                       `"Tunnel\x1b]0;owned\a"`,
+		"\xffpnId":                                     `"\xffpnId"`,
+		"bidi \u202e":                                  `"bidi \u202e"`,
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -89,6 +89,9 @@ func TestBadInput(t *testing.T) {
 			if strings.Contains(r.stderr+r.stdout, "panic:") || strings.Contains(r.stderr, "goroutine ") {
 				t.Errorf("a panic reached the user:\n%s", r.stderr)
 			}
+			if strings.ContainsAny(r.stderr, "\x1b\x07\u009b\u202e") {
+				t.Errorf("stderr carries terminal controls from the evidence: %q", r.stderr)
+			}
 			if r.code != tc.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
 			}
@@ -262,6 +265,10 @@ func badCases() []badCase {
 			a["Namespace"], a["MetricName"], a["Statistic"] = "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum"
 			a["ComparisonOperator"], a["Threshold"] = "GreaterThanThreshold", 10
 			a["Dimensions"] = []any{map[string]any{"Name": "LoadBalancer", "Value": "app/web/50dc6c495c0c9188"}}
+		}), code: ExitError},
+		{name: "alarm-hostile-dimension", mutate: vpnDown(func(a map[string]any) {
+			// A dimension whose name drives the terminal: the error quotes it.
+			a["Dimensions"] = []any{map[string]any{"Name": "\x1b]0;owned\x07VpnId", "Value": "vpn-05a2f31aa1e03e478"}}
 		}), code: ExitError},
 		{name: "alarm-never-in-alarm", mutate: func(t *testing.T, root, bundle string) {
 			editJSON(t, filepath.Join(bundle, history), func(doc map[string]any) {
