@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -74,7 +75,7 @@ func (b *Bundle) misnamed(service, op string) []string {
 		}
 		squashed := strings.NewReplacer("-", "", "_", "", " ", "").Replace(name)
 		if n := min(len(squashed), len(op)-1); n > 0 && strings.EqualFold(squashed[:n], op[:n]) {
-			out = append(out, svc+"/"+name)
+			out = append(out, display(svc+"/"+name))
 		}
 	}
 	return out
@@ -214,7 +215,7 @@ func Open(dir string) (*Bundle, error) {
 				case f.IsDir():
 					what = irregularDir
 				}
-				irregular = append(irregular, &IrregularFileError{Path: service + "/" + name, What: what})
+				irregular = append(irregular, &IrregularFileError{Path: display(service + "/" + name), What: what})
 				continue
 			}
 			key := service + "/" + op
@@ -390,17 +391,24 @@ func (b *Bundle) records(service, op string) ([]record, error) {
 	return rs, nil
 }
 
-// rel is p's path inside the bundle, for messages: quoted when it is not
-// valid UTF-8, so a hostile name cannot garble the terminal.
+// rel is p's path inside the bundle, for messages.
 func (b *Bundle) rel(p string) string {
 	r, err := filepath.Rel(b.Dir, p)
 	if err != nil {
 		r = p
 	}
-	if !utf8.ValidString(r) {
-		return strconv.Quote(r)
+	return display(r)
+}
+
+// display returns a file name for a message: quoted with escapes when it is
+// not printable UTF-8, so a hostile name cannot drive the terminal.
+func display(name string) string {
+	for _, r := range name {
+		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			return strconv.Quote(name)
+		}
 	}
-	return r
+	return name
 }
 
 // parseRecord reads {"Input":…, "Output":…} or a bare output dump.

@@ -413,6 +413,9 @@ func TestIrregularEntries(t *testing.T) {
 		{"service directory linked", func(t *testing.T, dir, outside string) {
 			symlink(t, filepath.Dir(outside), filepath.Join(dir, "logs"))
 		}, "open bundle: logs/ is a symbolic link, which vpnaudit does not follow (a bundle must be self-contained): replace the link with a copy of what it points to"},
+		{"link with a hostile name", func(t *testing.T, dir, outside string) {
+			symlink(t, outside, filepath.Join(dir, "sts", "GetCallerIdentity\x1b[2J.json"))
+		}, `open bundle: "sts/GetCallerIdentity\x1b[2J.json" is a symbolic link, which vpnaudit does not follow (a bundle must be self-contained): replace the link with a copy of what it points to`},
 		{"directory named like a file", func(t *testing.T, dir, outside string) {
 			os.MkdirAll(filepath.Join(dir, "cloudtrail", "LookupEvents-002.json"), 0o755)
 		}, "open bundle: cloudtrail/LookupEvents-002.json is a directory, not a file: move its files up into the service directory or remove it"},
