@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/athena"
+	athenatypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
 )
 
 // Athena queries in a bundle: athena/StartQueryExecution*.json,
@@ -19,6 +20,9 @@ import (
 //   - GetQueryExecution answers the files whose Input.QueryExecutionId is
 //     the one asked, in file order, one per call, repeating the last: a
 //     recorded poll (QUEUED, RUNNING, SUCCEEDED) replays as it happened.
+//     Once they run out on a state that is not final (QUEUED, RUNNING: the
+//     recording run was interrupted) the call fails with a
+//     NotInBundleError, rather than the collector polling forever.
 //   - GetQueryResults answers the file whose Input has the
 //     QueryExecutionId and NextToken asked (no NextToken: the first page).
 func init() {
@@ -98,7 +102,23 @@ func (c *Athena) GetQueryExecution(ctx context.Context, in *athena.GetQueryExecu
 	n := c.polls[id]
 	c.polls[id] = n + 1
 	c.mu.Unlock()
-	return mine[min(n, len(mine)-1)], nil
+	out := mine[min(n, len(mine)-1)]
+	if n >= len(mine) {
+		// Answering the last poll again would have the collector poll
+		// forever unless its state is final: else the recording run was
+		// interrupted.
+		var state athenatypes.QueryExecutionState
+		if out.QueryExecution != nil && out.QueryExecution.Status != nil {
+			state = out.QueryExecution.Status.State
+		}
+		switch state {
+		case athenatypes.QueryExecutionStateSucceeded, athenatypes.QueryExecutionStateFailed, athenatypes.QueryExecutionStateCancelled:
+		default:
+			return nil, &noRecording{msg: fmt.Sprintf("the recording ends while Athena query execution %s was %s (the recording run was stopped before it finished)",
+				display(id), display(string(state))), op: "GetQueryExecution", service: "athena"}
+		}
+	}
+	return out, nil
 }
 
 // GetQueryResults returns the recorded page of the execution's results.

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -116,4 +117,51 @@ func TestAthenaReplay(t *testing.T) {
 			t.Errorf("unknown page: err = %v, want NotInBundle", err)
 		}
 	})
+}
+
+// A recording whose last poll is not final (QUEUED, RUNNING: the recording
+// run was interrupted) answers its polls, then fails with a
+// NotInBundleError that says so, rather than repeating the last poll
+// forever; one ending on a final state repeats it.
+func TestAthenaRecordingEnds(t *testing.T) {
+	tests := []struct {
+		name   string
+		states []string
+		want   []string // the states of four polls, or the error
+	}{
+		{"ends RUNNING", []string{"QUEUED", "RUNNING"}, []string{"QUEUED", "RUNNING",
+			"the recording ends while Athena query execution q-1 was RUNNING (the recording run was stopped before it finished)",
+			"the recording ends while Athena query execution q-1 was RUNNING (the recording run was stopped before it finished)"}},
+		{"ends QUEUED", []string{"QUEUED"}, []string{"QUEUED",
+			"the recording ends while Athena query execution q-1 was QUEUED (the recording run was stopped before it finished)",
+			"the recording ends while Athena query execution q-1 was QUEUED (the recording run was stopped before it finished)",
+			"the recording ends while Athena query execution q-1 was QUEUED (the recording run was stopped before it finished)"}},
+		{"ends SUCCEEDED", []string{"RUNNING", "SUCCEEDED"}, []string{"RUNNING", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"}},
+		{"ends FAILED", []string{"FAILED"}, []string{"FAILED", "FAILED", "FAILED", "FAILED"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{}
+			for i, s := range tt.states {
+				files[fmt.Sprintf("athena/GetQueryExecution-%03d.json", i)] = fmt.Sprintf(
+					`{"Input": {"QueryExecutionId": "q-1"}, "Output": {"QueryExecution": {"QueryExecutionId": "q-1", "Status": {"State": %q}}}}`, s)
+			}
+			c := s3Bundle(t, files).Athena()
+			var got []string
+			for range 4 {
+				out, err := c.GetQueryExecution(context.Background(), &athena.GetQueryExecutionInput{QueryExecutionId: aws.String("q-1")})
+				if err != nil {
+					if !IsNotInBundle(err) {
+						t.Errorf("%v: want a NotInBundleError", err)
+					}
+					got = append(got, err.Error())
+					continue
+				}
+				got = append(got, string(out.QueryExecution.Status.State))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("polls (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

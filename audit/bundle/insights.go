@@ -26,8 +26,10 @@ func init() {
 // Insights answers Logs Insights calls (and DescribeLogGroups) from a
 // bundle. A live run polls GetQueryResults until the query finishes and the
 // recorder writes every answer, so a replay serves a query's recordings in
-// file order, one per call (the last one again once they run out): the
-// replayed run makes the same calls and reads the same statuses.
+// file order, one per call (the last one again once they run out, unless
+// its status is not final: then the recording was interrupted and the call
+// fails with a NotInBundleError): the replayed run makes the same calls and
+// reads the same statuses.
 // StartQuery is matched by log group(s), time range and query string
 // (whitespace aside), GetQueryResults by queryId. It is safe for concurrent
 // use.
@@ -100,24 +102,34 @@ func (b *Bundle) Insights() *Insights { return &Insights{b: b, served: map[strin
 // polling need not wait between calls.
 func (c *Insights) Replaying() bool { return true }
 
-// nth returns the recording to serve for the n-th call of key.
-func (c *Insights) nth(key string, rs []record) record {
+// nth returns the recording to serve for the n-th call of key, and
+// whether the recordings had run out (it is the last one again).
+func (c *Insights) nth(key string, rs []record) (r record, again bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.served[key]
 	c.served[key] = n + 1
-	return rs[min(n, len(rs)-1)]
+	return rs[min(n, len(rs)-1)], n >= len(rs)
 }
 
-// noRecording is a call the bundle has files for, none of them this one's:
-// a NotInBundleError that says which call.
+// noRecording is a call the bundle has files for, none of them this one's
+// (or a recording that ends too early): a NotInBundleError that says which
+// call.
 type noRecording struct {
 	msg string
 	op  string
+	// service is the operation's; "logs" when empty.
+	service string
 }
 
 func (e *noRecording) Error() string { return e.msg }
-func (e *noRecording) Unwrap() error { return &NotInBundleError{Service: "logs", Operation: e.op} }
+func (e *noRecording) Unwrap() error {
+	svc := e.service
+	if svc == "" {
+		svc = "logs"
+	}
+	return &NotInBundleError{Service: svc, Operation: e.op}
+}
 
 // startKey identifies a StartQuery call: its log groups, time range and
 // query string with runs of white space folded.
@@ -143,9 +155,7 @@ func groupsOf(in *cloudwatchlogs.StartQueryInput) []string {
 	if g := aws.ToString(in.LogGroupName); g != "" {
 		groups = append(groups, g)
 	}
-	for _, g := range in.LogGroupNames {
-		groups = append(groups, g)
-	}
+	groups = append(groups, in.LogGroupNames...)
 	for _, g := range in.LogGroupIdentifiers {
 		groups = append(groups, groupName("", g))
 	}
@@ -170,10 +180,10 @@ func (c *Insights) StartQuery(ctx context.Context, in *cloudwatchlogs.StartQuery
 		match = loose[want]
 	}
 	if len(match) == 0 {
-		return nil, &noRecording{fmt.Sprintf("the bundle records no StartQuery of this query over %s from %s to %s", strings.Join(groupsOf(in), ", "),
-			time.Unix(aws.ToInt64(in.StartTime), 0).UTC().Format(time.RFC3339), time.Unix(aws.ToInt64(in.EndTime), 0).UTC().Format(time.RFC3339)), "StartQuery"}
+		return nil, &noRecording{msg: fmt.Sprintf("the bundle records no StartQuery of this query over %s from %s to %s", display(strings.Join(groupsOf(in), ", ")),
+			time.Unix(aws.ToInt64(in.StartTime), 0).UTC().Format(time.RFC3339), time.Unix(aws.ToInt64(in.EndTime), 0).UTC().Format(time.RFC3339)), op: "StartQuery"}
 	}
-	r := c.nth("start "+want, match)
+	r, _ := c.nth("start "+want, match)
 	out := new(cloudwatchlogs.StartQueryOutput)
 	if err := decodeRecordOutput(r, out); err != nil {
 		return nil, err
@@ -190,14 +200,30 @@ func (c *Insights) GetQueryResults(ctx context.Context, in *cloudwatchlogs.GetQu
 	id := aws.ToString(in.QueryId)
 	match := idx[resultsKey(in)]
 	if len(match) == 0 {
-		return nil, &noRecording{fmt.Sprintf("the bundle records no GetQueryResults of query %s", id), "GetQueryResults"}
+		return nil, &noRecording{msg: fmt.Sprintf("the bundle records no GetQueryResults of query %s", display(id)), op: "GetQueryResults"}
 	}
-	r := c.nth("results "+resultsKey(in), match)
+	r, again := c.nth("results "+resultsKey(in), match)
 	out := new(cloudwatchlogs.GetQueryResultsOutput)
 	if err := decodeRecordOutput(r, out); err != nil {
 		return nil, err
 	}
+	if again && !insightsFinal(out.Status) {
+		// Answering the last poll again would have the collector poll
+		// forever: the recording run was interrupted.
+		return nil, &noRecording{msg: fmt.Sprintf("the recording ends while Logs Insights query %s was %s (the recording run was stopped before it finished)",
+			display(id), display(string(out.Status))), op: "GetQueryResults"}
+	}
 	return out, nil
+}
+
+// insightsFinal reports whether a Logs Insights query status is final:
+// polling it again would not change it.
+func insightsFinal(s cwltypes.QueryStatus) bool {
+	switch s {
+	case cwltypes.QueryStatusComplete, cwltypes.QueryStatusFailed, cwltypes.QueryStatusCancelled, cwltypes.QueryStatusTimeout:
+		return true
+	}
+	return false
 }
 
 // DescribeLogGroups lists the recorded log groups by name, filtered by

@@ -164,3 +164,52 @@ func TestInsightsMissing(t *testing.T) {
 		t.Errorf("err = %v, want the recorded failure", err)
 	}
 }
+
+// A recording that ends on a status that is not final (the recording run
+// was interrupted) answers its polls, then fails with a NotInBundleError
+// that says so, rather than repeating the last poll forever; a recording
+// ending on a final status repeats it.
+func TestInsightsRecordingEnds(t *testing.T) {
+	poll := func(status string) string {
+		return fmt.Sprintf(`{"Input": {"queryId": "q-1"}, "Output": {"results": [], "status": %q}}`, status)
+	}
+	tests := []struct {
+		name     string
+		statuses []string
+		want     []string // the statuses of four polls, or the error
+	}{
+		{"ends Running", []string{"Scheduled", "Running"}, []string{"Scheduled", "Running",
+			"the recording ends while Logs Insights query q-1 was Running (the recording run was stopped before it finished)",
+			"the recording ends while Logs Insights query q-1 was Running (the recording run was stopped before it finished)"}},
+		{"ends Scheduled", []string{"Scheduled"}, []string{"Scheduled",
+			"the recording ends while Logs Insights query q-1 was Scheduled (the recording run was stopped before it finished)",
+			"the recording ends while Logs Insights query q-1 was Scheduled (the recording run was stopped before it finished)",
+			"the recording ends while Logs Insights query q-1 was Scheduled (the recording run was stopped before it finished)"}},
+		{"ends Complete", []string{"Running", "Complete"}, []string{"Running", "Complete", "Complete", "Complete"}},
+		{"ends Timeout", []string{"Timeout"}, []string{"Timeout", "Timeout", "Timeout", "Timeout"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{}
+			for i, s := range tt.statuses {
+				files[fmt.Sprintf("logs/GetQueryResults-%03d.json", i)] = poll(s)
+			}
+			c := writeBundle(t, files).Insights()
+			var got []string
+			for range 4 {
+				out, err := c.GetQueryResults(context.Background(), &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String("q-1")})
+				if err != nil {
+					if !IsNotInBundle(err) {
+						t.Errorf("%v: want a NotInBundleError", err)
+					}
+					got = append(got, err.Error())
+					continue
+				}
+				got = append(got, string(out.Status))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("polls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
