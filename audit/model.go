@@ -25,7 +25,7 @@ type Evidence struct {
 	Coverage []Coverage
 	Calls    []Call
 	// Interrupted says why the collection stopped before every source was
-	// read ("interrupted (Ctrl-C)", "stopped at the --timeout of 2m0s");
+	// read ("interrupted by Ctrl-C", "stopped at the --timeout of 2m0s");
 	// empty when it finished. The evidence is then partial: each source's
 	// coverage says how far it got.
 	Interrupted string

@@ -43,7 +43,8 @@ type Options struct {
 	// PushDown says where flow logs (and CloudTrail delivered to S3) are
 	// aggregated: PushDownAuto chooses from the estimated volume,
 	// PushDownAlways hands the work to Logs Insights / Athena, PushDownNever
-	// reads the records and aggregates them here.
+	// reads the records and aggregates them here. The zero value is
+	// PushDownAuto.
 	PushDown PushDown
 	// Athena names what Athena queries run against (S3-delivered flow logs
 	// and CloudTrail); empty fields mean Athena is not used.

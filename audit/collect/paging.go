@@ -12,24 +12,32 @@ import (
 // proxy or an emulator that will not end the loop.
 const maxEmptyPages = 50
 
+// maxEmptyLogPages is the bound for FilterLogEvents, which returns an
+// empty page (with a token) for each slice of a large log group it scans
+// without a match: over a day of a busy group that can be hundreds, each
+// answered in milliseconds.
+const maxEmptyLogPages = 2000
+
 // PagingError says a paginated read was stopped because the service's
 // pagination tokens would have made it loop for ever: a token it returned
-// before (the SDK paginators only notice the same token twice in a row,
-// and then stop silently), or too many empty pages in a row. What was read
+// before (the SDK paginators notice only the same token twice in a row, and
+// only with StopOnDuplicateToken set, and then stop silently), or too many
+// empty pages in a row. What was read
 // before is kept; the source is reported partial.
 type PagingError struct {
 	Service, Operation string
 	// Page is the page (from 1) whose token stopped the loop.
 	Page int
-	// Empty says the loop stopped after maxEmptyPages empty pages, not on
+	// Empty says the loop stopped after Limit empty pages in a row, not on
 	// a repeated token.
 	Empty bool
+	Limit int
 }
 
 func (e *PagingError) Error() string {
 	if e.Empty {
 		return fmt.Sprintf("%s %s returned %d empty pages in a row, each with a pagination token (page %d): stopping; the results so far are used",
-			e.Service, e.Operation, maxEmptyPages, e.Page)
+			e.Service, e.Operation, e.Limit, e.Page)
 	}
 	return fmt.Sprintf("%s %s returned the pagination token it returned before (page %d): stopping; the results so far are used",
 		e.Service, e.Operation, e.Page)
@@ -48,10 +56,15 @@ type pageGuard struct {
 	seen        map[string]bool
 	pages       int
 	empty       int
+	maxEmpty    int
 }
 
 func newPageGuard(service, op string) *pageGuard {
-	return &pageGuard{service: service, op: op, seen: map[string]bool{}}
+	g := &pageGuard{service: service, op: op, seen: map[string]bool{}, maxEmpty: maxEmptyPages}
+	if op == "FilterLogEvents" {
+		g.maxEmpty = maxEmptyLogPages
+	}
+	return g
 }
 
 // check is called with each page's item count and next token, after the
@@ -72,8 +85,8 @@ func (g *pageGuard) check(items int, next *string) error {
 		return nil
 	}
 	g.empty++
-	if g.empty >= maxEmptyPages {
-		return &PagingError{Service: g.service, Operation: g.op, Page: g.pages, Empty: true}
+	if g.empty >= g.maxEmpty {
+		return &PagingError{Service: g.service, Operation: g.op, Page: g.pages, Empty: true, Limit: g.maxEmpty}
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func TestPageGuard(t *testing.T) {
 		{"token cycle a b a", []page{{50, "a"}, {50, "b"}, {50, "a"}}, &PagingError{Service: "S", Operation: "Op", Page: 3}},
 		{"a few empty pages then data", append(empties(maxEmptyPages-1, "e"), page{7, ""}), nil},
 		{"empty pages interrupted by data", append(append(empties(maxEmptyPages-1, "e"), page{1, "x"}), empties(maxEmptyPages-1, "f")...), nil},
-		{"empty pages for ever", empties(maxEmptyPages+10, "e"), &PagingError{Service: "S", Operation: "Op", Page: maxEmptyPages, Empty: true}},
+		{"empty pages for ever", empties(maxEmptyPages+10, "e"), &PagingError{Service: "S", Operation: "Op", Page: maxEmptyPages, Empty: true, Limit: maxEmptyPages}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,7 +152,7 @@ func TestPaginationThatWouldLoop(t *testing.T) {
 		t.Errorf("%d changes, want the %d of the first page (repeats dropped)", len(ev.Changes), changes)
 	}
 	for _, tc := range []struct{ source, want string }{
-		{"flow-logs", fmt.Sprintf("CloudWatch Logs FilterLogEvents returned %d empty pages in a row, each with a pagination token", maxEmptyPages)},
+		{"flow-logs", fmt.Sprintf("CloudWatch Logs FilterLogEvents returned %d empty pages in a row, each with a pagination token", maxEmptyLogPages)},
 		{"metrics", "CloudWatch GetMetricData returned the pagination token it returned before (page 2): stopping; the results so far are used"},
 	} {
 		cv := got[tc.source]
@@ -166,5 +166,23 @@ func TestPaginationThatWouldLoop(t *testing.T) {
 	}
 	if len(ev.Metrics) != len(clean.Metrics) {
 		t.Errorf("%d metric series, want the %d of a clean run", len(ev.Metrics), len(clean.Metrics))
+	}
+}
+
+// FilterLogEvents scans a large group in slices and answers an empty page
+// for each slice without a match: many are followed, not for ever.
+func TestPageGuardFilterLogEvents(t *testing.T) {
+	g := newPageGuard("CloudWatch Logs", "FilterLogEvents")
+	var err error
+	for i := 0; i < maxEmptyLogPages && err == nil; i++ {
+		tok := fmt.Sprintf("t%d", i)
+		err = g.check(0, &tok)
+		if i == maxEmptyPages && err != nil {
+			t.Fatalf("stopped after %d empty pages: %v", i+1, err)
+		}
+	}
+	want := &PagingError{Service: "CloudWatch Logs", Operation: "FilterLogEvents", Page: maxEmptyLogPages, Empty: true, Limit: maxEmptyLogPages}
+	if diff := cmp.Diff(error(want), err); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -19,13 +19,28 @@ var readPrefixes = []string{"Describe", "Get", "List", "Lookup", "Filter", "Sear
 // only reads log events; an Athena query execution reads data the account
 // already holds (its results go to the workgroup's output location), and
 // is let through only when its query is a single SELECT (checkAthenaQuery).
-var readExact = map[string]bool{"StartQuery": true, "StartQueryExecution": true}
+// They are tied to their service (SDK service ID): another service's
+// StartQuery is not let through.
+var readExact = map[[2]string]bool{{"CloudWatch Logs", "StartQuery"}: true, {"Athena", "StartQueryExecution"}: true}
 
-// IsRead reports whether an operation is allowed to leave the process.
+// IsRead reports whether an operation is a read by its name alone, or one
+// of the named reads of some service (see IsReadOf).
 func IsRead(operation string) bool {
-	if readExact[operation] {
-		return true
+	for k := range readExact {
+		if k[1] == operation {
+			return true
+		}
 	}
+	return readName(operation)
+}
+
+// IsReadOf reports whether service's operation is allowed to leave the
+// process: what the read-only middleware asks.
+func IsReadOf(service, operation string) bool {
+	return readExact[[2]string{service, operation}] || readName(operation)
+}
+
+func readName(operation string) bool {
 	for _, p := range readPrefixes {
 		if strings.HasPrefix(operation, p) && len(operation) > len(p) {
 			return true
@@ -114,7 +129,7 @@ func addReadOnly(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc(readOnlyID,
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			op := middleware.GetOperationName(ctx)
-			if !IsRead(op) {
+			if !IsReadOf(middleware.GetServiceID(ctx), op) {
 				return middleware.InitializeOutput{}, middleware.Metadata{}, &RefusedError{Service: middleware.GetServiceID(ctx), Operation: op}
 			}
 			if in, ok := in.Parameters.(*athena.StartQueryExecutionInput); ok {

@@ -108,6 +108,26 @@ func TestIsRead(t *testing.T) {
 	}
 }
 
+// The reads whose names do not say so are reads only of their own service.
+func TestIsReadOf(t *testing.T) {
+	for _, tc := range []struct {
+		service, op string
+		want        bool
+	}{
+		{"CloudWatch Logs", "StartQuery", true},
+		{"Athena", "StartQueryExecution", true},
+		{"Athena", "StartQuery", false},
+		{"CloudWatch Logs", "StartQueryExecution", false},
+		{"Timestream Query", "StartQuery", false},
+		{"EC2", "DescribeInstances", true},
+		{"EC2", "StopInstances", false},
+	} {
+		if got := live.IsReadOf(tc.service, tc.op); got != tc.want {
+			t.Errorf("IsReadOf(%q, %q) = %v, want %v", tc.service, tc.op, got, tc.want)
+		}
+	}
+}
+
 func TestCheckAthenaQuery(t *testing.T) {
 	for _, tc := range []struct {
 		name, query string

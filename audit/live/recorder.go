@@ -82,7 +82,10 @@ func (r *Recorder) add(stack *middleware.Stack) error {
 			id, op := middleware.GetServiceID(ctx), middleware.GetOperationName(ctx)
 			service := serviceDir(id)
 			if err != nil {
-				if !errors.Is(err, context.Canceled) {
+				// A call cut short because the run stopped (Ctrl-C,
+				// --timeout) did not fail: it is simply not in the bundle,
+				// which notes the interruption (Interrupted).
+				if ctx.Err() == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 					// The SDK wraps the error in an OperationError only after
 					// the stack returns; wrap it here the same way so the
 					// recorded words are those the live run shows.
@@ -328,4 +331,10 @@ func (r *Recorder) Interrupted(why string) {
 func (r *Recorder) Target() string { return r.target }
 
 // Abort discards what was recorded.
-func (r *Recorder) Abort() { os.RemoveAll(r.tmp) }
+// It is safe to call while Close runs: one waits for the other, so the
+// bundle is either complete at its target or gone.
+func (r *Recorder) Abort() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	os.RemoveAll(r.tmp)
+}

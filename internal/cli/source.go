@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -29,6 +30,13 @@ type source struct {
 	recordTo string
 	// redactor, when set, redacts the report and the recorded bundle.
 	redactor *redact.Redactor
+
+	// mu guards rec and scratch: a second Ctrl-C aborts from the signal
+	// watcher while the run may be finishing the bundle.
+	mu sync.Mutex
+	// scratch are paths a hard stop must remove: the unredacted recording
+	// while its redacted copy is written.
+	scratch []string
 }
 
 // openSource opens the bundle, or loads the AWS configuration and checks
@@ -86,23 +94,44 @@ func openSource(ctx context.Context, c *cli.Context, env Env) (*source, error) {
 
 // finish writes the recorded bundle, if any.
 func (s *source) finish(account string) error {
-	if s.rec == nil {
+	s.mu.Lock()
+	rec := s.rec
+	s.mu.Unlock()
+	if rec == nil {
 		return nil
 	}
-	rec := s.rec
+	// Close and a concurrent Abort are serialised by the recorder: the
+	// bundle is either renamed into place whole or removed.
+	err := rec.Close(s.region, account, s.now)
+	s.mu.Lock()
 	s.rec = nil
-	if s.redactor == nil {
-		return rec.Close(s.region, account, s.now)
+	if err == nil && s.redactor != nil {
+		raw := rec.Target()
+		parent, base := filepath.Split(filepath.Clean(s.recordTo))
+		s.scratch = append(s.scratch, raw, filepath.Join(parent, "."+base+".redacting-*"))
 	}
-	raw := rec.Target()
-	if err := rec.Close(s.region, account, s.now); err != nil {
+	s.mu.Unlock()
+	if err != nil || s.redactor == nil {
 		return err
 	}
-	defer os.RemoveAll(raw)
-	if err := s.redactor.Bundle(raw, s.recordTo); err != nil {
+	defer s.removeScratch()
+	if err := s.redactor.Bundle(rec.Target(), s.recordTo); err != nil {
 		return fmt.Errorf("write the redacted bundle %s: %w", s.recordTo, err)
 	}
 	return nil
+}
+
+// removeScratch removes the scratch paths (globs allowed).
+func (s *source) removeScratch() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.scratch {
+		matches, _ := filepath.Glob(p)
+		for _, m := range matches {
+			os.RemoveAll(m)
+		}
+	}
+	s.scratch = nil
 }
 
 // checkRecordTarget refuses a bundle target that is a file or a non-empty
@@ -121,12 +150,16 @@ func checkRecordTarget(what, dir string) error {
 	return nil
 }
 
-// abort discards a recording in progress.
+// abort discards a recording in progress and any scratch copy; safe to
+// call from the signal watcher while the run goes on.
 func (s *source) abort() {
+	s.mu.Lock()
 	if s.rec != nil {
 		s.rec.Abort()
 		s.rec = nil
 	}
+	s.mu.Unlock()
+	s.removeScratch()
 }
 
 func (s *source) close() {

@@ -58,7 +58,7 @@ func (s *stopper) watch(stderr io.Writer) {
 			return
 		case sig := <-s.sigs:
 			if !first {
-				fmt.Fprintln(stderr, "\nvpnaudit: stopped; nothing was written")
+				fmt.Fprintln(stderr, "\nvpnaudit: stopped; nothing half-written was left behind")
 				s.mu.Lock()
 				for _, f := range s.hard {
 					f()

@@ -49,7 +49,7 @@ func TestStopperSignals(t *testing.T) {
 			"\nvpnaudit: terminated by SIGTERM: finishing the report from the evidence read so far (Ctrl-C again to quit at once)\n"},
 		{"Ctrl-C twice", []os.Signal{os.Interrupt, os.Interrupt}, "interrupted by Ctrl-C", 130,
 			"\nvpnaudit: interrupted by Ctrl-C: finishing the report from the evidence read so far (Ctrl-C again to quit at once)\n" +
-				"\nvpnaudit: stopped; nothing was written\n"},
+				"\nvpnaudit: stopped; nothing half-written was left behind\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -142,7 +142,9 @@ func why(c *cli.Context, env Env) error {
 		ev.Interrupted = src.b.Manifest.Interrupted
 	}
 	if ev.Interrupted != "" {
-		fmt.Fprintf(env.Stderr, "vpnaudit: %s: the report is partial, from the evidence read before then\n", ev.Interrupted)
+		// From a bundle's manifest the reason is untrusted text: no escape
+		// sequence reaches the terminal.
+		fmt.Fprintf(env.Stderr, "vpnaudit: %s: the report is partial, from the evidence read before then\n", report.Sanitize(ev.Interrupted))
 		if src.rec != nil {
 			src.rec.Interrupted(ev.Interrupted)
 		}
