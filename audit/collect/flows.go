@@ -78,6 +78,9 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 				problems = append(problems, fmt.Sprintf("%s (%s): %s", info.ID, info.Destination, why(err)))
 				break
 			}
+			if r.unread { // no object for the window: not read, its ENIs not covered
+				break
+			}
 			fromS3 = append(fromS3, r.traffic)
 			info.Read, info.ReadBy = true, r.readBy
 			read++

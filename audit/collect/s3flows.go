@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -53,8 +55,12 @@ var autoPushDownBytes int64 = 1 << 30
 // s3Objects are one flow log's objects for the window.
 type s3Objects struct {
 	bucket string
-	keys   []string
-	bytes  int64 // their listed sizes, summed
+	// root is the folder the flow log delivers to in bucket (the
+	// destination's prefix, AWSLogs, account, service and region), named
+	// when no object is found.
+	root  string
+	keys  []string
+	bytes int64 // their listed sizes, summed
 }
 
 // s3Read is what reading one S3-destination flow log produced.
@@ -64,6 +70,9 @@ type s3Read struct {
 	notes, problems []string
 	// readBy names the call the records came through (audit.FlowLog.ReadBy).
 	readBy string
+	// unread says nothing was read although there was no error: no object
+	// was delivered for the window. The flow log is not counted as read.
+	unread bool
 }
 
 // readS3 reads one S3-destination flow log for the window, here or with
@@ -86,7 +95,16 @@ func (k *collector) readS3(ctx context.Context, fl ec2types.FlowLog, info audit.
 	}
 	objs, err := k.listFlowObjects(ctx, info, hive, perHour)
 	if err != nil {
-		return res, err
+		if !isPaging(err) {
+			return res, err
+		}
+		// The listing was stopped: the objects listed so far are read.
+		res.problems = append(res.problems, info.ID+": "+why(err))
+	}
+	noObject := func() (s3Read, error) {
+		res.unread = true
+		res.problems = append(res.problems, fmt.Sprintf("%s: no object delivered to s3://%s/%s for the window (check the prefix, the account, or delivery lag)", info.ID, objs.bucket, objs.root))
+		return res, nil
 	}
 	athenaReady := k.c.Athena != nil && k.o.Athena.Database != "" && k.o.Athena.FlowTable != ""
 	large := objs.bytes > autoPushDownBytes
@@ -94,12 +112,14 @@ func (k *collector) readS3(ctx context.Context, fl ec2types.FlowLog, info audit.
 	volume := fmt.Sprintf("%s in %d objects", mb(objs.bytes), len(objs.keys))
 	if push && athenaReady {
 		if len(objs.keys) == 0 && !parquet && k.o.PushDown != PushDownAlways {
-			res.notes = append(res.notes, fmt.Sprintf("%s: no object in s3://%s for the window", info.ID, objs.bucket))
-			return res, nil
+			return noObject()
 		}
 		t, scanned, err := k.athenaFlows(ctx, info, format, enis)
-		if err == nil {
+		if err == nil || isPaging(err) {
 			res.traffic, res.readBy = t, "athena:StartQueryExecution"
+			if err != nil { // the result pages read are used
+				res.problems = append(res.problems, info.ID+": "+why(err))
+			}
 			res.notes = append(res.notes, fmt.Sprintf("%s: pushed down to Athena (%s listed; Athena scanned %s)", info.ID, volume, mb(scanned)))
 			return res, nil
 		}
@@ -113,8 +133,7 @@ func (k *collector) readS3(ctx context.Context, fl ec2types.FlowLog, info audit.
 		res.notes = append(res.notes, fmt.Sprintf("%s: %s read here; Athena is not configured (--athena-database, --athena-flow-table) to push this down", info.ID, volume))
 	}
 	if len(objs.keys) == 0 {
-		res.notes = append(res.notes, fmt.Sprintf("%s: no object in s3://%s for the window", info.ID, objs.bucket))
-		return res, nil
+		return noObject()
 	}
 	t, failed, err := k.readObjects(ctx, objs, format, enis, info.ID)
 	if err != nil {
@@ -165,16 +184,17 @@ func flowPrefixes(base, account, region string, from, to time.Time, hive, perHou
 	if perHour {
 		step = time.Hour
 	}
+	root := flowRoot(base, account, region, hive)
 	var out []string
 	for t := from.UTC().Truncate(step); !t.After(to); t = t.Add(step) {
 		var p string
 		if hive {
-			p = fmt.Sprintf("%sAWSLogs/aws-account-id=%s/aws-service=vpcflowlogs/aws-region=%s/year=%04d/month=%02d/day=%02d/", base, account, region, t.Year(), t.Month(), t.Day())
+			p = fmt.Sprintf("%syear=%04d/month=%02d/day=%02d/", root, t.Year(), t.Month(), t.Day())
 			if perHour {
 				p += fmt.Sprintf("hour=%02d/", t.Hour())
 			}
 		} else {
-			p = fmt.Sprintf("%sAWSLogs/%s/vpcflowlogs/%s/%04d/%02d/%02d/", base, account, region, t.Year(), t.Month(), t.Day())
+			p = fmt.Sprintf("%s%04d/%02d/%02d/", root, t.Year(), t.Month(), t.Day())
 			if perHour {
 				p += fmt.Sprintf("%02d/", t.Hour())
 			}
@@ -182,6 +202,16 @@ func flowPrefixes(base, account, region string, from, to time.Time, hive, perHou
 		out = append(out, p)
 	}
 	return out
+}
+
+// flowRoot is the folder under which a flow log delivers its dated
+// folders: [PREFIX/]AWSLogs/ACCOUNT/vpcflowlogs/REGION/, or its
+// Hive-compatible form.
+func flowRoot(base, account, region string, hive bool) string {
+	if hive {
+		return fmt.Sprintf("%sAWSLogs/aws-account-id=%s/aws-service=vpcflowlogs/aws-region=%s/", base, account, region)
+	}
+	return fmt.Sprintf("%sAWSLogs/%s/vpcflowlogs/%s/", base, account, region)
 }
 
 // objectTime returns the flow-log ID and delivery time an object's name
@@ -199,16 +229,20 @@ func objectTime(key string) (flowLog string, t time.Time, ok bool) {
 }
 
 // listFlowObjects lists the flow log's objects that can hold records of
-// the window.
+// the window. When a folder's listing had to be stopped (a *PagingError),
+// the other folders are still listed, and the objects listed are returned
+// with the first such error.
 func (k *collector) listFlowObjects(ctx context.Context, info audit.FlowLog, hive, perHour bool) (s3Objects, error) {
 	bucket, base, err := s3Location(info.Destination)
 	if err != nil {
 		return s3Objects{}, err
 	}
-	objs := s3Objects{bucket: bucket}
+	objs := s3Objects{bucket: bucket, root: base}
 	if k.ev.Account == "" || k.ev.Region == "" {
 		return objs, errors.New("the account or region is unknown, so the objects' folder is too")
 	}
+	objs.root = flowRoot(base, k.ev.Account, k.ev.Region, hive)
+	var stopped error
 	w := k.ev.Window
 	interval := time.Duration(info.Interval) * time.Second
 	from, to := w.Start.Add(-5*time.Minute), w.End.Add(interval+objectLateness)
@@ -221,9 +255,6 @@ func (k *collector) listFlowObjects(ctx context.Context, info audit.FlowLog, hiv
 			if err != nil {
 				return objs, s3Error(err, "s3:ListBucket on "+bucket)
 			}
-			if err := guard.check(len(out.Contents), out.NextContinuationToken); err != nil {
-				return objs, err
-			}
 			for _, o := range out.Contents {
 				key := aws.ToString(o.Key)
 				id, t, ok := objectTime(key)
@@ -233,10 +264,16 @@ func (k *collector) listFlowObjects(ctx context.Context, info audit.FlowLog, hiv
 				objs.keys = append(objs.keys, key)
 				objs.bytes += aws.ToInt64(o.Size)
 			}
+			if err := guard.check(len(out.Contents), out.NextContinuationToken); err != nil {
+				if stopped == nil {
+					stopped = err
+				}
+				break // this page's objects are kept
+			}
 		}
 	}
 	sort.Strings(objs.keys)
-	return objs, nil
+	return objs, stopped
 }
 
 // s3Error names the IAM permission an access denial lacks: S3's actions
@@ -299,8 +336,58 @@ func (k *collector) readObjects(ctx context.Context, objs s3Objects, format flow
 	return t, "", nil
 }
 
-// readObject reads one object into its own aggregation.
+// objectAttempts bounds how many times one object is fetched when its
+// body cannot be read to the end. The SDK retries GetObject only until the
+// response starts: a connection reset or a short read while the body
+// streams reaches vpnaudit, which discards what it aggregated of the
+// object and fetches it again. After objectAttempts the object is reported
+// as not read and none of its records are used — as in the replay of a
+// recorded run, which keeps only objects read to the end.
+const objectAttempts = 3
+
+// bodyError is an object's body failing while it is read (a connection
+// cut, a short read, a stream that does not decompress), as opposed to
+// lines that do not parse, which are counted as malformed records.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// retryRead reports whether fetching the object again may read it: its
+// body failed, and not because the run was stopped or because the bytes
+// S3 holds do not decompress (the same bytes would come again).
+func retryRead(err error) bool {
+	var be *bodyError
+	if !errors.As(err, &be) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var corrupt flate.CorruptInputError
+	return !errors.As(err, &corrupt) && !errors.Is(err, gzip.ErrChecksum) && !errors.Is(err, gzip.ErrHeader)
+}
+
+// readObject reads one object into its own aggregation, fetching it again
+// (up to objectAttempts in all) when its body fails part way.
 func (k *collector) readObject(ctx context.Context, bucket, key string, format flowlog.Format, enis []string, flowLogID string) (audit.Traffic, error) {
+	for attempt := 1; ; attempt++ {
+		t, err := k.readObjectOnce(ctx, bucket, key, format, enis, flowLogID)
+		if err == nil {
+			return t, nil
+		}
+		if !retryRead(err) || ctx.Err() != nil {
+			return audit.Traffic{}, err
+		}
+		if attempt == objectAttempts {
+			return audit.Traffic{}, fmt.Errorf("%w (%d attempts)", err, attempt)
+		}
+		k.progress("flow-logs", "%s: s3://%s/%s broke off (%s): fetching it again", flowLogID, bucket, key, why(err))
+	}
+}
+
+// readObjectOnce fetches one object and aggregates all of it, or returns
+// the error that stopped it (a *bodyError when its body failed). The body
+// is closed before it returns, so a recorder has settled the object before
+// it is fetched again.
+func (k *collector) readObjectOnce(ctx context.Context, bucket, key string, format flowlog.Format, enis []string, flowLogID string) (audit.Traffic, error) {
 	k.call("s3", "GetObject")
 	out, err := k.c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
@@ -317,15 +404,20 @@ func (k *collector) readObject(ctx context.Context, bucket, key string, format f
 	}
 	where := "s3://" + bucket + "/" + key
 	unrelated, err := aggregateObject(out.Body, format, k.ev.Window, agg, interest, where)
+	if err != nil {
+		return audit.Traffic{}, err
+	}
 	t := agg.Traffic()
 	t.Records += unrelated
 	t.Unrelated += unrelated
-	return t, err
+	return t, nil
 }
 
 // aggregateObject parses one delivered object (gzipped or not, header
-// line first) into agg, keeping the records that start within w. A
-// damaged object is reported as a malformed record where it breaks off.
+// line first) into agg, keeping the records that start within w. Lines
+// that do not parse are malformed records; a body that cannot be read to
+// its end (a read or decompression error) is returned as a *bodyError,
+// and agg then holds only part of the object.
 //
 // When interest is given (the aggregator's interfaces), records of other
 // interfaces are only counted, and returned as unrelated, without going
@@ -366,7 +458,7 @@ func aggregateObject(body io.Reader, format flowlog.Format, w audit.Window, agg 
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return unrelated, err
 		}
-		agg.Malformed(fmt.Sprintf("%s line %d", where, r.Line()+1), err.Error())
+		return unrelated, &bodyError{fmt.Errorf("%s broke off after line %d: %w", where, r.Line(), err)}
 	}
 	return unrelated, nil
 }

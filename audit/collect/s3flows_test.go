@@ -231,8 +231,9 @@ func TestS3FlowLogsMatchCloudWatchLogs(t *testing.T) {
 	}
 }
 
-// A damaged object and lines that do not parse are counted and reported
-// where they are, like malformed events on the CloudWatch Logs path.
+// Lines that do not parse are counted and reported where they are, like
+// malformed events on the CloudWatch Logs path; a body cut short is not a
+// malformed line but a body error, which readObject retries.
 func TestS3ObjectMalformed(t *testing.T) {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
@@ -246,19 +247,21 @@ func TestS3ObjectMalformed(t *testing.T) {
 		body          []byte
 		wantRecords   int64
 		wantMalformed []audit.Malformed
+		wantErr       string // a *bodyError, to be retried
 	}{
-		{"a bad line", whole, 1, []audit.Malformed{{Where: "s3://b/k line 3", Reason: `field 4 (srcaddr): "not-an-address": not an IP address`}}},
+		{"a bad line", whole, 1, []audit.Malformed{{Where: "s3://b/k line 3", Reason: `field 4 (srcaddr): "not-an-address": not an IP address`}}, ""},
 		{"cut short", whole[:len(whole)-12], 1, []audit.Malformed{
-			{Where: "s3://b/k line 3", Reason: `field 4 (srcaddr): "not-an-address": not an IP address`},
-			{Where: "s3://b/k line 4", Reason: "reading gzip stream: unexpected EOF"}}},
+			{Where: "s3://b/k line 3", Reason: `field 4 (srcaddr): "not-an-address": not an IP address`}},
+			"s3://b/k broke off after line 3: reading gzip stream: unexpected EOF"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ifaces := []audit.Interface{{ID: "eni-1"}}
 			agg := audit.NewFlowAggregator(audit.Scope{}, ifaces)
 			w := audit.Window{Start: time.Unix(1793736000, 0), End: time.Unix(1793746800, 0)}
-			if _, err := aggregateObject(bytes.NewReader(tt.body), flowlogDefault(), w, agg, nil, "s3://b/k"); err != nil {
-				t.Fatal(err)
+			_, err := aggregateObject(bytes.NewReader(tt.body), flowlogDefault(), w, agg, nil, "s3://b/k")
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr || !retryRead(err)) {
+				t.Fatalf("err = %v, want %q (retried: %v)", err, tt.wantErr, tt.wantErr != "")
 			}
 			got := agg.Traffic()
 			if got.Records != tt.wantRecords {
