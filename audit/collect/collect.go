@@ -149,7 +149,7 @@ func Collect(ctx context.Context, c Clients, o Options) (*audit.Evidence, error)
 		trafficCov.Status = audit.CoveragePartial
 		trafficCov.Detail = fmt.Sprintf("%d records read before the run was stopped; %s", k.ev.Traffic.Records, trafficCov.Detail)
 	}
-	k.ev.Coverage = append(k.ev.Coverage, changesCov, trafficCov, metricsCov)
+	k.ev.Coverage = mergeCoverage(append(k.ev.Coverage, changesCov, trafficCov, metricsCov))
 
 	for key, n := range k.tally {
 		k.ev.Calls = append(k.ev.Calls, audit.Call{Service: key[0], Operation: key[1], Count: n})
@@ -159,6 +159,35 @@ func Collect(ctx context.Context, c Clients, o Options) (*audit.Evidence, error)
 		k.ev.Interrupted = context.Cause(ctx).Error()
 	}
 	return k.ev, nil
+}
+
+// mergeCoverage makes one entry per source, where the first one stood: a
+// source reported by two steps (the window check and the read itself)
+// takes the worse status, and its details are joined, so a consumer keyed
+// by source never reads "ok" beside a "partial".
+func mergeCoverage(cs []audit.Coverage) []audit.Coverage {
+	rank := map[string]int{audit.CoverageOK: 0, audit.CoveragePartial: 1, audit.CoverageMissing: 2}
+	at := map[string]int{}
+	var out []audit.Coverage
+	for _, c := range cs {
+		i, seen := at[c.Source]
+		if !seen {
+			at[c.Source] = len(out)
+			out = append(out, c)
+			continue
+		}
+		m := &out[i]
+		if rank[c.Status] > rank[m.Status] {
+			m.Status = c.Status
+		}
+		switch {
+		case m.Detail == "":
+			m.Detail = c.Detail
+		case c.Detail != "" && c.Detail != m.Detail:
+			m.Detail += "; " + c.Detail
+		}
+	}
+	return out
 }
 
 // call counts one API call.

@@ -131,3 +131,23 @@ func TestInterrupted(t *testing.T) {
 		})
 	}
 }
+
+func TestMergeCoverage(t *testing.T) {
+	in := []audit.Coverage{
+		{Source: "alarm", Status: audit.CoverageOK, Detail: "VPN-Down"},
+		{Source: "cloudtrail", Status: audit.CoveragePartial, Detail: "the window reaches beyond CloudTrail's 90 days"},
+		{Source: "alarm-history", Status: audit.CoverageMissing, Detail: "not recorded"},
+		{Source: "cloudtrail", Status: audit.CoverageOK, Detail: "35 changes"},
+		{Source: "alarm-history", Status: audit.CoverageMissing, Detail: "not recorded"},
+		{Source: "flow-logs", Status: audit.CoverageOK, Detail: "1895 records"},
+	}
+	want := []audit.Coverage{
+		{Source: "alarm", Status: audit.CoverageOK, Detail: "VPN-Down"},
+		{Source: "cloudtrail", Status: audit.CoveragePartial, Detail: "the window reaches beyond CloudTrail's 90 days; 35 changes"},
+		{Source: "alarm-history", Status: audit.CoverageMissing, Detail: "not recorded"},
+		{Source: "flow-logs", Status: audit.CoverageOK, Detail: "1895 records"},
+	}
+	if diff := cmp.Diff(want, mergeCoverage(in)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
