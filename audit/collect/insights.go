@@ -179,10 +179,7 @@ func (k *collector) readInsights(ctx context.Context, agg *audit.FlowAggregator,
 			break
 		}
 	}
-	r := &insightsRunner{api: k.c.Insights, group: fl.LogGroup, call: func(op string) { k.call("logs", op) }, sleep: sleepCtx}
-	if rp, ok := k.c.Insights.(interface{ Replaying() bool }); ok && rp.Replaying() {
-		r.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	}
+	r := &insightsRunner{api: k.c.Insights, group: fl.LogGroup, call: func(op string) { k.call("logs", op) }, sleep: pollWait(k.c.Insights)}
 	outs := make([]queryOutcome, len(plan))
 	errs := make([]error, len(plan))
 	sem := make(chan struct{}, insightsConcurrency)
@@ -240,16 +237,42 @@ func appendNew(xs []string, x string) []string {
 	return append(xs, x)
 }
 
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// maxQueryPolls bounds the polls of one query, Logs Insights or Athena, so
+// that no source (a recording cut short, a service that never finishes)
+// can keep a run polling forever. Polls back off to one every 5 seconds
+// (pollMax, athenaMaxPoll), so 1 500 polls are about two hours: twice Logs
+// Insights' 60-minute query timeout (after which it answers Timeout) and
+// four times Athena's default 30-minute DML query timeout. A query still
+// running after that many polls fails, saying so.
+const maxQueryPolls = 1500
+
+// sleepCtx waits d or until ctx ends (then returning its cause); tests
+// polling fakes that do not say Replaying replace it.
+var sleepCtx = func(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return context.Cause(ctx)
 	case <-t.C:
 		return nil
 	}
+}
+
+// replaying reports whether api answers from a recording: it has a method
+// Replaying() bool that returns true (see InsightsAPI).
+func replaying(api any) bool {
+	rp, ok := api.(interface{ Replaying() bool })
+	return ok && rp.Replaying()
+}
+
+// pollWait returns how to wait between polls of api: sleepCtx, or not at
+// all when api replays a recording (only ctx's end is checked).
+func pollWait(api any) func(context.Context, time.Duration) error {
+	if replaying(api) {
+		return func(ctx context.Context, _ time.Duration) error { return context.Cause(ctx) }
+	}
+	return sleepCtx
 }
 
 // insightsRunner runs one log group's queries: StartQuery, GetQueryResults
@@ -349,7 +372,11 @@ func (r *insightsRunner) once(ctx context.Context, text string, lo, hi time.Time
 	out.queries = 1
 	id := aws.ToString(start.QueryId)
 	delay = pollFirst
-	for {
+	var status cwltypes.QueryStatus
+	for polls := 0; ; polls++ {
+		if polls == maxQueryPolls {
+			return queryOutcome{queries: 1, scanned: out.scanned}, fmt.Errorf("Logs Insights query %s was still %s after %d polls, so vpnaudit stopped waiting for it; run again later or use --push-down never", printable(id), printable(string(status)), polls)
+		}
 		if err := r.sleep(ctx, delay); err != nil {
 			return r.stopped(out, err)
 		}
@@ -366,6 +393,7 @@ func (r *insightsRunner) once(ctx context.Context, text string, lo, hi time.Time
 		if res.Statistics != nil {
 			out.scanned = res.Statistics.BytesScanned
 		}
+		status = res.Status
 		switch res.Status {
 		case cwltypes.QueryStatusComplete:
 			return out, nil

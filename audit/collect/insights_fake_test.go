@@ -41,7 +41,6 @@ type fakeQuery struct {
 	rows    [][]cwltypes.ResultField
 	scanned float64
 	polls   int
-	err     error
 }
 
 func (f *fakeInsights) DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error) {
