@@ -458,7 +458,7 @@ func aggregateObject(body io.Reader, format flowlog.Format, w audit.Window, agg 
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return unrelated, err
 		}
-		return unrelated, &bodyError{fmt.Errorf("%s broke off after line %d: %w", where, r.Line(), err)}
+		return unrelated, &bodyError{fmt.Errorf("broke off after line %d: %w", r.Line(), err)}
 	}
 	return unrelated, nil
 }

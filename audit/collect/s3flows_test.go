@@ -252,7 +252,7 @@ func TestS3ObjectMalformed(t *testing.T) {
 		{"a bad line", whole, 1, []audit.Malformed{{Where: "s3://b/k line 3", Reason: `field 4 (srcaddr): "not-an-address": not an IP address`}}, ""},
 		{"cut short", whole[:len(whole)-12], 1, []audit.Malformed{
 			{Where: "s3://b/k line 3", Reason: `field 4 (srcaddr): "not-an-address": not an IP address`}},
-			"s3://b/k broke off after line 3: reading gzip stream: unexpected EOF"},
+			"broke off after line 3: reading gzip stream: unexpected EOF"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
