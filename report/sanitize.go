@@ -26,6 +26,10 @@ func Sanitize(s string) string { return sanitize(s, false) }
 // does.
 func sanitizeBlock(s string) string { return sanitize(s, true) }
 
+// SanitizeBlock is sanitizeBlock for other packages: the CLI passes its
+// error messages, which may quote evidence, through it.
+func SanitizeBlock(s string) string { return sanitize(s, true) }
+
 const (
 	esc = 0x1b
 	bel = 0x07

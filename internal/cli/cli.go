@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/vpnaudit/vpnaudit/report"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/cli.Version=…".
@@ -47,7 +48,18 @@ func (e Env) terminal(w io.Writer) bool { return e.IsTerminal != nil && e.IsTerm
 
 // Run runs vpnaudit with args (args[0] is the program name) and returns the
 // exit status.
-func Run(args []string, env Env) int {
+//
+// Messages may quote the evidence (names, tags, error texts from a bundle):
+// they are sanitised, so no escape sequence reaches the terminal. A panic
+// is a bug: it is reported as one, in a sentence, never as a stack trace.
+func Run(args []string, env Env) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(env.Stderr, "vpnaudit: internal error: %s\nThis is a bug in vpnaudit: please report it with the command you ran (and, if you can share it, the bundle).\n",
+				report.Sanitize(fmt.Sprint(p)))
+			code = ExitError
+		}
+	}()
 	app := newApp(env)
 	err := app.Run(args)
 	if err == nil {
@@ -55,17 +67,17 @@ func Run(args []string, env Env) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(env.Stderr, "vpnaudit: %v\nRun 'vpnaudit %s --help' for usage.\n", err, subcommand(args))
+		fmt.Fprintf(env.Stderr, "vpnaudit: %s\nRun 'vpnaudit %s --help' for usage.\n", report.SanitizeBlock(err.Error()), subcommand(args))
 		return ExitUsage
 	}
 	var ec cli.ExitCoder
 	if errors.As(err, &ec) {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(env.Stderr, "vpnaudit: %s\n", msg)
+			fmt.Fprintf(env.Stderr, "vpnaudit: %s\n", report.SanitizeBlock(msg))
 		}
 		return ec.ExitCode()
 	}
-	fmt.Fprintf(env.Stderr, "vpnaudit: %v\n", err)
+	fmt.Fprintf(env.Stderr, "vpnaudit: %s\n", report.SanitizeBlock(err.Error()))
 	return ExitError
 }
 

@@ -176,3 +176,25 @@ func TestWhyInterruptedRecording(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// A panic is a bug; it reaches the user as one sentence, not a stack trace.
+func TestRunRecoversPanic(t *testing.T) {
+	lab := testenv.Fixture(t, "lab-console-stop")
+	var stderr bytes.Buffer
+	// No standard output at all: writing the report panics.
+	code := Run([]string{"vpnaudit", "why", "--alarm", "VPN-Down", "--from", lab}, Env{Stderr: &stderr, Getenv: func(string) string { return "" }})
+	got := struct {
+		Code  int
+		First string
+	}{code, strings.SplitN(stderr.String(), ":", 3)[0] + ":" + strings.SplitN(stderr.String(), ":", 3)[1]}
+	want := struct {
+		Code  int
+		First string
+	}{ExitError, "vpnaudit: internal error"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s\nstderr: %s", diff, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "goroutine ") {
+		t.Errorf("a stack trace reached the user:\n%s", stderr.String())
+	}
+}
