@@ -38,8 +38,7 @@ import (
 // not counted (they are not read at all).
 //
 // Queries are polled with GetQueryExecution, backing off from 250 ms to
-// 5 s, until SUCCEEDED, FAILED or CANCELLED, the run's context ends or
-// maxQueryPolls polls (then the query fails, saying it is still running), and
+// 5 s, until SUCCEEDED, FAILED or CANCELLED or the run's context ends, and
 // their results paged with GetQueryResults (the first row of the first
 // page is the header). Every query vpnaudit sends is one SELECT; the live
 // clients refuse anything else before it leaves the process.
@@ -50,9 +49,24 @@ const (
 	athenaMaxPoll   = 5 * time.Second
 )
 
+// athenaSleep waits d or until ctx ends; tests replaying recorded polls
+// replace it.
+var athenaSleep = func(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
 // runQuery runs one SELECT to completion and returns its rows without the
-// header, and the bytes Athena scanned.
-func (k *collector) runQuery(ctx context.Context, source, query string) ([][]string, int64, error) {
+// header, and the bytes Athena scanned. With each set, the rows are handed
+// to it page by page instead and not kept (rows is then nil), so a large
+// result is never held whole; an error from each stops the paging.
+func (k *collector) runQuery(ctx context.Context, source, query string, each func(rows [][]string) error) ([][]string, int64, error) {
 	o := k.o.Athena
 	in := &athena.StartQueryExecutionInput{
 		QueryString:           aws.String(query),
@@ -71,12 +85,9 @@ func (k *collector) runQuery(ctx context.Context, source, query string) ([][]str
 	}
 	id := aws.ToString(start.QueryExecutionId)
 	var scanned int64
-	var state athenatypes.QueryExecutionState
-	sleep := pollWait(k.c.Athena) // recorded polls need no waiting
-	for polls, wait := 0, athenaFirstPoll; ; polls, wait = polls+1, min(wait*2, athenaMaxPoll) {
-		if polls == maxQueryPolls {
-			return nil, scanned, fmt.Errorf("Athena query %s was still %s after %d polls, so vpnaudit stopped waiting for it; run again later or use --push-down never", printable(id), strings.ToLower(string(state)), polls)
-		}
+	rp, ok := k.c.Athena.(interface{ Replaying() bool })
+	replaying := ok && rp.Replaying() // recorded polls need no waiting
+	for wait := athenaFirstPoll; ; wait = min(wait*2, athenaMaxPoll) {
 		k.call("athena", "GetQueryExecution")
 		out, err := k.c.Athena.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(id)})
 		if err != nil {
@@ -89,7 +100,7 @@ func (k *collector) runQuery(ctx context.Context, source, query string) ([][]str
 		if qe.Statistics != nil {
 			scanned = aws.ToInt64(qe.Statistics.DataScannedInBytes)
 		}
-		state = qe.Status.State
+		state := qe.Status.State
 		if state == athenatypes.QueryExecutionStateSucceeded {
 			break
 		}
@@ -101,7 +112,10 @@ func (k *collector) runQuery(ctx context.Context, source, query string) ([][]str
 			return nil, scanned, fmt.Errorf("Athena query %s %s: %s", id, strings.ToLower(string(state)), reason)
 		}
 		k.progress(source, "Athena query %s %s", id, strings.ToLower(string(state)))
-		if err := sleep(ctx, wait); err != nil {
+		if replaying {
+			continue
+		}
+		if err := athenaSleep(ctx, wait); err != nil {
 			return nil, scanned, err
 		}
 	}
@@ -125,6 +139,10 @@ func (k *collector) runQuery(ctx context.Context, source, query string) ([][]str
 		if out.ResultSet == nil {
 			continue
 		}
+		page := rows
+		if each != nil {
+			page = make([][]string, 0, len(out.ResultSet.Rows))
+		}
 		for _, r := range out.ResultSet.Rows {
 			if header {
 				header = false
@@ -134,7 +152,14 @@ func (k *collector) runQuery(ctx context.Context, source, query string) ([][]str
 			for i, d := range r.Data {
 				row[i] = aws.ToString(d.VarCharValue)
 			}
-			rows = append(rows, row)
+			page = append(page, row)
+		}
+		if each == nil {
+			rows = page
+		} else if len(page) > 0 {
+			if err := each(page); err != nil {
+				return nil, scanned, err
+			}
 		}
 	}
 	return rows, scanned, nil
@@ -163,7 +188,7 @@ func (k *collector) athenaFlows(ctx context.Context, info audit.FlowLog, format 
 	if err != nil {
 		return audit.Traffic{}, 0, err
 	}
-	rows, scanned, err := k.runQuery(ctx, "flow-logs", q)
+	rows, scanned, err := k.runQuery(ctx, "flow-logs", q, nil)
 	if err != nil {
 		return audit.Traffic{}, scanned, err
 	}
@@ -365,14 +390,35 @@ func flowRows(rows [][]string, flowLogID string) (audit.Traffic, error) {
 // that more than autoTrailPages pages would be needed (the window's length
 // over the span the first page covered, counted back from the window's
 // end), or with --push-down always, and a trail table is configured, the
-// window's write events (readOnly false, the same question LookupEvents
-// asks) are read from the trail's S3 copy with one Athena SELECT instead,
-// and each row is decoded as the CloudTrail record it is, by the same
-// decoder LookupEvents' CloudTrailEvent goes through.
+// window's write management events (readOnly false and eventcategory
+// Management: the question LookupEvents asks, which never returns data
+// events) are read from the trail's S3 copy with one Athena SELECT
+// instead, and each row is decoded as the CloudTrail record it is, by the
+// same decoder LookupEvents' CloudTrailEvent goes through. A first page
+// without a next token has answered already: no query runs then.
+//
+// The S3 copy lags LookupEvents by CloudTrail's delivery delay, so the
+// newest events may not be in the table yet: LookupEvents' first page, and
+// its further pages back to trailFresh before now, are kept and merged
+// with the table's rows, de-duplicated by event ID (LookupEvents' copy is
+// kept: its envelope names resources the record does not).
 
 // autoTrailPages is the estimated number of LookupEvents pages above which
 // --push-down auto queries the trail table: 40 pages take at least 20 s.
 const autoTrailPages = 40
+
+// trailDeliveryDelay is how long after an API call its log file may reach
+// S3 (CloudTrail documents about 5 minutes on average, not guaranteed; its
+// older documentation said within 15): an event near midnight can land in
+// the next day's folder, so the day partitions read reach that far past
+// the window.
+const trailDeliveryDelay = 15 * time.Minute
+
+// trailFresh is how recent an event must be (before the collection's
+// clock) for LookupEvents to be read for it even when the trail table
+// answers: its log file may not be delivered yet (trailDeliveryDelay and a
+// margin).
+const trailFresh = 20 * time.Minute
 
 // trailColumns are the trail query's result columns: the record's members
 // (lowercase, as Athena names them), JSON text for the nested ones.
@@ -383,7 +429,7 @@ var trailColumns = []string{"eventversion", "eventid", "eventtime", "eventsource
 // jsonColumns hold JSON text.
 var jsonColumns = map[string]bool{"requestparameters": true, "responseelements": true, "additionaleventdata": true, "useridentity": true, "resources": true}
 
-// trailQuery is the SELECT of the window's write events.
+// trailQuery is the SELECT of the window's write management events.
 func (k *collector) trailQuery() string {
 	w := k.ev.Window
 	cols := make([]string, len(trailColumns))
@@ -398,18 +444,19 @@ func (k *collector) trailQuery() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "SELECT %s\n", strings.Join(cols, ", "))
 	fmt.Fprintf(&b, "FROM %s\n", sqlTable(k.o.Athena.Database, k.o.Athena.TrailTable))
-	fmt.Fprintf(&b, "WHERE region = %s AND day IN %s\n", sqlString(k.ev.Region), sqlList(windowDays(w.Start, w.End)))
+	fmt.Fprintf(&b, "WHERE region = %s AND day IN %s\n", sqlString(k.ev.Region), sqlList(windowDays(w.Start, w.End.Add(trailDeliveryDelay))))
 	fmt.Fprintf(&b, "  AND eventtime BETWEEN %s AND %s\n", sqlString(w.Start.UTC().Format("2006-01-02T15:04:05Z")), sqlString(w.End.UTC().Format("2006-01-02T15:04:05Z")))
-	b.WriteString("  AND readonly = 'false' AND eventtype <> 'AwsCloudTrailInsight'\n")
+	b.WriteString("  AND readonly = 'false' AND eventcategory = 'Management' AND eventtype <> 'AwsCloudTrailInsight'\n")
 	b.WriteString("ORDER BY eventtime, eventid")
 	return b.String()
 }
 
-// trailRows decodes the rows as CloudTrail records.
-func trailRows(rows [][]string) (changes []audit.Change, undecodable int, err error) {
+// trailRows decodes the rows as CloudTrail records; before is the number
+// of rows of the result decoded already (for the row numbers in errors).
+func trailRows(rows [][]string, before int) (changes []audit.Change, undecodable int, err error) {
 	for n, r := range rows {
 		if len(r) != len(trailColumns) {
-			return nil, 0, fmt.Errorf("Athena result row %d has %d columns, want %d (%s)", n+1, len(r), len(trailColumns), strings.Join(trailColumns, ", "))
+			return nil, 0, fmt.Errorf("Athena result row %d has %d columns, want %d (%s)", before+n+1, len(r), len(trailColumns), strings.Join(trailColumns, ", "))
 		}
 		rec := map[string]any{}
 		for i, c := range trailColumns {
@@ -442,17 +489,18 @@ func trailRows(rows [][]string) (changes []audit.Change, undecodable int, err er
 }
 
 // trailPushDown decides from LookupEvents' first page whether the trail
-// table answers instead and, if so, reads it: done says the changes and
-// their coverage are final. When the table was not used although the
-// volume called for it, or its query failed, note says so (for the
-// LookupEvents coverage detail, "; …").
-func (k *collector) trailPushDown(ctx context.Context, first *cloudtrail.LookupEventsOutput, note *string) (audit.Coverage, bool) {
-	if k.o.PushDown == PushDownNever {
-		return audit.Coverage{}, false
+// table answers instead and, if so, reads it, pages LookupEvents on (with
+// p) only for the events newer than trailFresh before now, and merges the
+// two: done says the changes and their coverage are final. When the table
+// was not used although the volume called for it, or its query failed,
+// note says so (for the LookupEvents coverage detail, "; …").
+func (k *collector) trailPushDown(ctx context.Context, first *cloudtrail.LookupEventsOutput, p *cloudtrail.LookupEventsPaginator, note *string) (audit.Coverage, bool) {
+	if k.o.PushDown == PushDownNever || aws.ToString(first.NextToken) == "" {
+		return audit.Coverage{}, false // one page holds the whole window: nothing to push down
 	}
 	w := k.ev.Window
 	estimate := 1
-	if first.NextToken != nil && len(first.Events) > 0 {
+	if len(first.Events) > 0 {
 		oldest := aws.ToTime(first.Events[len(first.Events)-1].EventTime)
 		if covered := w.End.Sub(oldest); covered > 0 {
 			estimate = int(math.Ceil(float64(w.End.Sub(w.Start)) / float64(covered)))
@@ -470,22 +518,109 @@ func (k *collector) trailPushDown(ctx context.Context, first *cloudtrail.LookupE
 		}
 		return audit.Coverage{}, false
 	}
-	rows, scanned, err := k.runQuery(ctx, "cloudtrail", k.trailQuery())
-	var changes []audit.Change
-	undecodable := 0
-	if err == nil {
-		changes, undecodable, err = trailRows(rows)
-	}
+	var table []audit.Change
+	undecodable, decoded := 0, 0
+	_, scanned, err := k.runQuery(ctx, "cloudtrail", k.trailQuery(), func(rows [][]string) error {
+		cs, bad, err := trailRows(rows, decoded)
+		decoded += len(rows)
+		undecodable += bad
+		table = append(table, cs...)
+		return err
+	})
 	if err != nil {
 		*note = fmt.Sprintf("; the Athena query of the trail table failed (%s), so LookupEvents was paged", why(err))
 		return audit.Coverage{}, false
 	}
-	k.ev.Changes = sortChanges(changes)
-	detail := fmt.Sprintf("%d changes (readOnly=false) from %s to %s, pushed down to Athena (table %s; LookupEvents would have needed about %d pages; Athena scanned %s)",
+	recent, pages, unreadable, lerr := k.recentLookup(ctx, first, p)
+	changes, added := mergeChanges(table, recent)
+	k.ev.Changes = changes
+	detail := fmt.Sprintf("%d changes (readOnly=false, management events) from %s to %s, pushed down to Athena (table %s; LookupEvents would have needed about %d pages; Athena scanned %s)",
 		len(changes), w.Start.Format("2006-01-02 15:04"), w.End.Format("15:04 MST"), k.o.Athena.TrailTable, estimate, mb(scanned))
-	if undecodable > 0 {
-		return audit.Coverage{Source: "cloudtrail", Status: audit.CoveragePartial,
-			Detail: detail + fmt.Sprintf("; %d rows could not be read as CloudTrail records", undecodable)}, true
+	detail += fmt.Sprintf("; the newest events were read with LookupEvents too (%d pages, %d changes not yet in the table)", pages, added)
+	status := audit.CoverageOK
+	if lerr != nil {
+		status = audit.CoveragePartial
+		detail += fmt.Sprintf("; LookupEvents failed on page %d while reading the events of the last %s, which the table may not hold yet: %s", pages+1, span(trailFresh), why(lerr))
 	}
-	return audit.Coverage{Source: "cloudtrail", Status: audit.CoverageOK, Detail: detail}, true
+	if undecodable > 0 {
+		status = audit.CoveragePartial
+		detail += fmt.Sprintf("; %d rows could not be read as CloudTrail records", undecodable)
+	}
+	if unreadable > 0 {
+		status = audit.CoveragePartial
+		detail += fmt.Sprintf("; %d events had an unreadable CloudTrailEvent and are known only by their summary", unreadable)
+	}
+	return audit.Coverage{Source: "cloudtrail", Status: status, Detail: detail}, true
+}
+
+// recentLookup decodes LookupEvents' first page and pages on while the
+// page's oldest event is newer than trailFresh before the collection's
+// clock (pages are newest first): the events whose S3 copy may be missing.
+// It returns their changes, the pages read, how many events had an
+// unreadable CloudTrailEvent, and the error that stopped it early, if any.
+func (k *collector) recentLookup(ctx context.Context, first *cloudtrail.LookupEventsOutput, p *cloudtrail.LookupEventsPaginator) ([]audit.Change, int, int, error) {
+	var changes []audit.Change
+	unreadable, pages := 0, 1
+	guard := newPageGuard("CloudTrail", "LookupEvents")
+	cutoff := k.o.Now.Add(-trailFresh)
+	for page := first; ; pages++ {
+		for _, e := range page.Events {
+			c, err := trail.FromLookup(envelope(e))
+			if err != nil {
+				unreadable++
+			}
+			if c.EventID == "" && c.EventName == "" {
+				continue
+			}
+			changes = append(changes, c)
+		}
+		if err := guard.check(len(page.Events), page.NextToken); err != nil {
+			return changes, pages, unreadable, err
+		}
+		if k.o.Now.IsZero() || !p.HasMorePages() {
+			return changes, pages, unreadable, nil
+		}
+		if n := len(page.Events); n > 0 && !aws.ToTime(page.Events[n-1].EventTime).After(cutoff) {
+			return changes, pages, unreadable, nil
+		}
+		k.call("cloudtrail", "LookupEvents")
+		next, err := p.NextPage(ctx)
+		if err != nil {
+			return changes, pages, unreadable, err
+		}
+		page = next
+		k.progress("cloudtrail", "%d recent pages, %d changes", pages+1, len(changes))
+	}
+}
+
+// mergeChanges joins the trail table's changes and LookupEvents' recent
+// ones, one per event ID (LookupEvents' copy kept), sorted; added is how
+// many of LookupEvents' the table did not have.
+func mergeChanges(table, recent []audit.Change) (merged []audit.Change, added int) {
+	inTable := make(map[string]bool, len(table))
+	for _, c := range table {
+		if c.EventID != "" {
+			inTable[c.EventID] = true
+		}
+	}
+	fromLookup := make(map[string]bool, len(recent))
+	merged = make([]audit.Change, 0, len(table)+len(recent))
+	for _, c := range recent {
+		if c.EventID != "" {
+			if fromLookup[c.EventID] {
+				continue
+			}
+			fromLookup[c.EventID] = true
+		}
+		if c.EventID == "" || !inTable[c.EventID] {
+			added++
+		}
+		merged = append(merged, c)
+	}
+	for _, c := range table {
+		if c.EventID == "" || !fromLookup[c.EventID] {
+			merged = append(merged, c)
+		}
+	}
+	return sortChanges(merged), added
 }

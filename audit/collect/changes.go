@@ -45,7 +45,7 @@ func (k *collector) changes(ctx context.Context) audit.Coverage {
 		}
 		pages++
 		if pages == 1 {
-			if cov, done := k.trailPushDown(ctx, out, &athenaNote); done {
+			if cov, done := k.trailPushDown(ctx, out, p, &athenaNote); done {
 				return cov
 			}
 		}
