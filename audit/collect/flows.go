@@ -144,7 +144,7 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 	if t.MalformedCount > 0 {
 		cov.Status = audit.CoveragePartial
 		first := t.Malformed[0]
-		cov.Detail += fmt.Sprintf("; %d records did not parse (first: %s: %s)", t.MalformedCount, first.Where, first.Reason)
+		cov.Detail += fmt.Sprintf("; %d %s did not parse (first: %s: %s)", t.MalformedCount, plural(t.MalformedCount, "record", "records"), first.Where, first.Reason)
 	}
 	if len(uncovered) > 0 {
 		cov.Status = audit.CoveragePartial
@@ -221,4 +221,12 @@ func (k *collector) readGroup(ctx context.Context, agg *audit.FlowAggregator, fl
 		}
 	}
 	return nil
+}
+
+// plural picks the word for n.
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -406,6 +406,9 @@ func badCases() []badCase {
 		{name: "usage-tz", args: []string{"--alarm", "VPN-Down", "--from", "{bundle}", "--tz", "CEST"}, code: ExitUsage},
 		{name: "usage-no-alarm", args: []string{"--from", "{bundle}"}, code: ExitUsage},
 		{name: "usage-lookback", args: []string{"--alarm", "VPN-Down", "--from", "{bundle}", "--lookback", "two hours"}, code: ExitUsage},
+		{name: "usage-negative-after", args: []string{"--alarm", "VPN-Down", "--from", "{bundle}", "--after", "-5m"}, code: ExitUsage},
+		{name: "usage-timeout-word", args: []string{"--alarm", "VPN-Down", "--from", "{bundle}", "--timeout", "soon"}, code: ExitUsage},
+		{name: "usage-width-word", args: []string{"--alarm", "VPN-Down", "--from", "{bundle}", "--width", "abc"}, code: ExitUsage},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -67,7 +68,7 @@ func Run(args []string, env Env) (code int) {
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(env.Stderr, "vpnaudit: %s\nRun 'vpnaudit %s --help' for usage.\n", report.SanitizeBlock(err.Error()), subcommand(args))
+		fmt.Fprintf(env.Stderr, "vpnaudit: %s\nRun 'vpnaudit %s --help' for usage.\n", report.SanitizeBlock(flagMessage(err.Error())), subcommand(args))
 		return ExitUsage
 	}
 	var ec cli.ExitCoder
@@ -79,6 +80,24 @@ func Run(args []string, env Env) (code int) {
 	}
 	fmt.Fprintf(env.Stderr, "vpnaudit: %s\n", report.SanitizeBlock(err.Error()))
 	return ExitError
+}
+
+// flagValueError is urfave/cli's message for a flag value it cannot parse.
+var flagValueError = regexp.MustCompile(`^invalid value "(.*)" for flag -([a-z][a-z-]*): parse error$`)
+
+// durationFlags are the flags whose values are Go durations.
+var durationFlags = map[string]bool{"lookback": true, "after": true, "timeout": true}
+
+// flagMessage says what a value that does not parse should look like.
+func flagMessage(msg string) string {
+	m := flagValueError.FindStringSubmatch(msg)
+	switch {
+	case m == nil:
+		return msg
+	case durationFlags[m[2]]:
+		return fmt.Sprintf("--%s %q: not a duration; write it like 90s, 45m or 2h30m", m[2], m[1])
+	}
+	return fmt.Sprintf("--%s %q: not a valid value for this flag", m[2], m[1])
 }
 
 func subcommand(args []string) string {

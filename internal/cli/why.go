@@ -98,6 +98,11 @@ func why(c *cli.Context, env Env) error {
 	if c.Duration("timeout") < 0 {
 		return usagef("--timeout %s: want a positive duration such as 90s or 5m", c.Duration("timeout"))
 	}
+	for _, name := range []string{"lookback", "after"} {
+		if c.IsSet(name) && c.Duration(name) <= 0 {
+			return usagef("--%s %s: want a positive duration such as 45m or 2h30m", name, c.Duration(name))
+		}
+	}
 	st := newStopper(c.Context, c.Duration("timeout"), env.Stderr)
 	defer st.stop()
 	ctx := st.ctx
