@@ -38,7 +38,8 @@ import (
 // not counted (they are not read at all).
 //
 // Queries are polled with GetQueryExecution, backing off from 250 ms to
-// 5 s, until SUCCEEDED, FAILED or CANCELLED or the run's context ends, and
+// 5 s, until SUCCEEDED, FAILED or CANCELLED, the run's context ends or
+// maxQueryPolls polls (then the query fails, saying it is still running), and
 // their results paged with GetQueryResults (the first row of the first
 // page is the header). Every query vpnaudit sends is one SELECT; the live
 // clients refuse anything else before it leaves the process.
@@ -48,19 +49,6 @@ const (
 	athenaFirstPoll = 250 * time.Millisecond
 	athenaMaxPoll   = 5 * time.Second
 )
-
-// athenaSleep waits d or until ctx ends; tests replaying recorded polls
-// replace it.
-var athenaSleep = func(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
-}
 
 // runQuery runs one SELECT to completion and returns its rows without the
 // header, and the bytes Athena scanned. With each set, the rows are handed
@@ -85,9 +73,12 @@ func (k *collector) runQuery(ctx context.Context, source, query string, each fun
 	}
 	id := aws.ToString(start.QueryExecutionId)
 	var scanned int64
-	rp, ok := k.c.Athena.(interface{ Replaying() bool })
-	replaying := ok && rp.Replaying() // recorded polls need no waiting
-	for wait := athenaFirstPoll; ; wait = min(wait*2, athenaMaxPoll) {
+	var state athenatypes.QueryExecutionState
+	sleep := pollWait(k.c.Athena) // recorded polls need no waiting
+	for polls, wait := 0, athenaFirstPoll; ; polls, wait = polls+1, min(wait*2, athenaMaxPoll) {
+		if polls == maxQueryPolls {
+			return nil, scanned, fmt.Errorf("Athena query %s was still %s after %d polls, so vpnaudit stopped waiting for it; run again later or use --push-down never", printable(id), strings.ToLower(string(state)), polls)
+		}
 		k.call("athena", "GetQueryExecution")
 		out, err := k.c.Athena.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(id)})
 		if err != nil {
@@ -100,7 +91,7 @@ func (k *collector) runQuery(ctx context.Context, source, query string, each fun
 		if qe.Statistics != nil {
 			scanned = aws.ToInt64(qe.Statistics.DataScannedInBytes)
 		}
-		state := qe.Status.State
+		state = qe.Status.State
 		if state == athenatypes.QueryExecutionStateSucceeded {
 			break
 		}
@@ -112,10 +103,7 @@ func (k *collector) runQuery(ctx context.Context, source, query string, each fun
 			return nil, scanned, fmt.Errorf("Athena query %s %s: %s", id, strings.ToLower(string(state)), reason)
 		}
 		k.progress(source, "Athena query %s %s", id, strings.ToLower(string(state)))
-		if replaying {
-			continue
-		}
-		if err := athenaSleep(ctx, wait); err != nil {
+		if err := sleep(ctx, wait); err != nil {
 			return nil, scanned, err
 		}
 	}

@@ -23,7 +23,7 @@ var athenaOptions = AthenaOptions{Workgroup: "primary", Database: "vpnaudit", Fl
 
 func init() {
 	// Recorded polls replay without waiting.
-	athenaSleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+	sleepCtx = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 }
 
 // A query is polled through QUEUED and RUNNING to SUCCEEDED, its results
