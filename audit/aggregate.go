@@ -227,7 +227,7 @@ func (a *FlowAggregator) Traffic() Traffic {
 		sort.Slice(s.Buckets, func(i, j int) bool { return s.Buckets[i].Start.Before(s.Buckets[j].Start) })
 		t.Series = append(t.Series, s)
 	}
-	sort.Slice(t.Series, func(i, j int) bool { return lessKey(t.Series[i].Key, t.Series[j].Key) })
+	sort.Slice(t.Series, func(i, j int) bool { return LessFlowKey(t.Series[i].Key, t.Series[j].Key) })
 	t.Interfaces = nil
 	for _, st := range a.ifaces {
 		if st.activity.Records > 0 {
@@ -238,7 +238,9 @@ func (a *FlowAggregator) Traffic() Traffic {
 	return t
 }
 
-func lessKey(a, b FlowKey) bool {
+// LessFlowKey is the order of traffic series: by interface, class,
+// direction, peer and action.
+func LessFlowKey(a, b FlowKey) bool {
 	switch {
 	case a.Interface != b.Interface:
 		return a.Interface < b.Interface

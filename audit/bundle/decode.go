@@ -459,23 +459,8 @@ func valueEnd(b []byte, i int, eof bool) (int, error) {
 	case '"':
 		return stringEnd(b, i, eof)
 	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, err := stringEnd(b, j, eof)
-				if err != nil {
-					return 0, err
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
+		if end, err := restEnd(b, i+1, eof); err != errShort {
+			return end, err
 		}
 	default:
 		for j := i; j < len(b); j++ {
