@@ -53,7 +53,9 @@ const (
 // runQuery runs one SELECT to completion and returns its rows without the
 // header, and the bytes Athena scanned. With each set, the rows are handed
 // to it page by page instead and not kept (rows is then nil), so a large
-// result is never held whole; an error from each stops the paging.
+// result is never held whole; an error from each stops the paging. When
+// the paging had to be stopped (a *PagingError), the rows of the pages read
+// are returned (or were handed to each) with it.
 func (k *collector) runQuery(ctx context.Context, source, query string, each func(rows [][]string) error) ([][]string, int64, error) {
 	o := k.o.Athena
 	in := &athena.StartQueryExecutionInput{
@@ -117,14 +119,10 @@ func (k *collector) runQuery(ctx context.Context, source, query string, each fun
 		if err != nil {
 			return nil, scanned, err
 		}
-		items := 0
-		if out.ResultSet != nil {
-			items = len(out.ResultSet.Rows)
-		}
-		if err := guard.check(items, out.NextToken); err != nil {
-			return nil, scanned, err
-		}
 		if out.ResultSet == nil {
+			if err := guard.check(0, out.NextToken); err != nil {
+				return rows, scanned, err
+			}
 			continue
 		}
 		page := rows
@@ -149,6 +147,9 @@ func (k *collector) runQuery(ctx context.Context, source, query string, each fun
 				return nil, scanned, err
 			}
 		}
+		if err := guard.check(len(out.ResultSet.Rows), out.NextToken); err != nil {
+			return rows, scanned, err // this page's rows are used
+		}
 	}
 	return rows, scanned, nil
 }
@@ -171,16 +172,21 @@ func windowDays(from, to time.Time) []string {
 }
 
 // athenaFlows aggregates one flow log's records of the window with Athena.
+// When the result's paging had to be stopped, the traffic of the rows read
+// is returned with the *PagingError.
 func (k *collector) athenaFlows(ctx context.Context, info audit.FlowLog, format flowlog.Format, enis []string) (audit.Traffic, int64, error) {
 	q, err := k.flowQuery(info, format, enis)
 	if err != nil {
 		return audit.Traffic{}, 0, err
 	}
 	rows, scanned, err := k.runQuery(ctx, "flow-logs", q, nil)
-	if err != nil {
+	if err != nil && !isPaging(err) {
 		return audit.Traffic{}, scanned, err
 	}
-	t, err := flowRows(rows, info.ID)
+	t, ferr := flowRows(rows, info.ID)
+	if ferr != nil {
+		return t, scanned, ferr
+	}
 	return t, scanned, err
 }
 

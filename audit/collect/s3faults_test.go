@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+	athenatypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
@@ -269,6 +271,88 @@ func TestS3ListingTokenRepeats(t *testing.T) {
 	}
 	cov := coverageOf(got, "flow-logs")
 	want := "S3 ListObjectsV2 returned the pagination token it returned before (page 2): stopping; the results so far are used"
+	if cov.Status != audit.CoveragePartial || !strings.Contains(cov.Detail, want) {
+		t.Errorf("coverage %s, want partial with %q:\n%s", cov.Status, want, cov.Detail)
+	}
+}
+
+// repagedAthena re-pages an Athena's results 10 rows at a time, the
+// token of the page before coming back at repeatAt (from 1).
+type repagedAthena struct {
+	AthenaAPI
+	repeatAt int
+	pages    int
+}
+
+func (a *repagedAthena) GetQueryResults(ctx context.Context, in *athena.GetQueryResultsInput, opts ...func(*athena.Options)) (*athena.GetQueryResultsOutput, error) {
+	var all []athenatypes.Row
+	inner := &athena.GetQueryResultsInput{QueryExecutionId: in.QueryExecutionId}
+	for {
+		out, err := a.AthenaAPI.GetQueryResults(ctx, inner, opts...)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, out.ResultSet.Rows...)
+		if out.NextToken == nil {
+			break
+		}
+		inner.NextToken = out.NextToken
+	}
+	page := 1
+	if t := aws.ToString(in.NextToken); t != "" {
+		page, _ = strconv.Atoi(t)
+	}
+	a.pages++
+	lo := min((page-1)*10, len(all))
+	hi := min(lo+10, len(all))
+	out := &athena.GetQueryResultsOutput{ResultSet: &athenatypes.ResultSet{Rows: all[lo:hi]}}
+	if hi < len(all) {
+		next := page + 1
+		if page == a.repeatAt {
+			next = page
+		}
+		out.NextToken = aws.String(strconv.Itoa(next))
+	}
+	return out, nil
+}
+
+// Athena's result pages whose token repeats are stopped there: the rows
+// read so far make the traffic, and the coverage is partial.
+func TestAthenaResultsTokenRepeats(t *testing.T) {
+	dir := toS3Bundle(t, testenv.Fixture(t, "lab-console-stop"), true)
+	run := func(repeatAt int) (*audit.Evidence, *repagedAthena) {
+		b, err := bundle.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		c := BundleClients(b)
+		scope := collectBundle(t, dir, "VPN-Down", Options{PushDown: PushDownNever}).Scope
+		a := &repagedAthena{AthenaAPI: &evalAthena{t: t, dir: dir, scope: scope, results: map[string][][]string{}, polls: map[string]int{}}, repeatAt: repeatAt}
+		c.Athena = a
+		ev, err := Collect(context.Background(), c, Options{Alarm: "VPN-Down", Now: b.Manifest.RecordedAt, Region: b.Manifest.Region,
+			Account: b.Manifest.AccountId, PushDown: PushDownAlways, Athena: athenaOptions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev, a
+	}
+	full, _ := run(0)
+	got, a := run(2)
+	if a.pages == 0 {
+		t.Fatal("no result page was read")
+	}
+	if got.Traffic.Records == 0 || got.Traffic.Records >= full.Traffic.Records {
+		t.Errorf("%d records, want some but fewer than the full result's %d", got.Traffic.Records, full.Traffic.Records)
+		t.Logf("coverage: %s", coverageOf(got, "flow-logs").Detail)
+	}
+	for _, fl := range got.Traffic.FlowLogs {
+		if !fl.Read || fl.ReadBy != "athena:StartQueryExecution" {
+			t.Errorf("%s read %v by %q", fl.ID, fl.Read, fl.ReadBy)
+		}
+	}
+	cov := coverageOf(got, "flow-logs")
+	want := "Athena GetQueryResults returned the pagination token it returned before (page 2): stopping; the results so far are used"
 	if cov.Status != audit.CoveragePartial || !strings.Contains(cov.Detail, want) {
 		t.Errorf("coverage %s, want partial with %q:\n%s", cov.Status, want, cov.Detail)
 	}
