@@ -357,3 +357,66 @@ func TestAthenaResultsTokenRepeats(t *testing.T) {
 		t.Errorf("coverage %s, want partial with %q:\n%s", cov.Status, want, cov.Detail)
 	}
 }
+
+// pagedAthena answers one succeeded query with fixed result pages: page i
+// (from 0) holds rows[i] and the token tokens[i].
+type pagedAthena struct {
+	rows   [][]string
+	tokens []string
+}
+
+func (a *pagedAthena) StartQueryExecution(context.Context, *athena.StartQueryExecutionInput, ...func(*athena.Options)) (*athena.StartQueryExecutionOutput, error) {
+	return &athena.StartQueryExecutionOutput{QueryExecutionId: aws.String("q-1")}, nil
+}
+
+func (a *pagedAthena) GetQueryExecution(context.Context, *athena.GetQueryExecutionInput, ...func(*athena.Options)) (*athena.GetQueryExecutionOutput, error) {
+	return &athena.GetQueryExecutionOutput{QueryExecution: &athenatypes.QueryExecution{
+		Status: &athenatypes.QueryExecutionStatus{State: athenatypes.QueryExecutionStateSucceeded}}}, nil
+}
+
+func (a *pagedAthena) GetQueryResults(_ context.Context, in *athena.GetQueryResultsInput, _ ...func(*athena.Options)) (*athena.GetQueryResultsOutput, error) {
+	page := 0
+	if t := aws.ToString(in.NextToken); t != "" {
+		page, _ = strconv.Atoi(strings.TrimPrefix(t, "t"))
+	}
+	out := &athena.GetQueryResultsOutput{ResultSet: &athenatypes.ResultSet{}}
+	for _, v := range a.rows[page] {
+		out.ResultSet.Rows = append(out.ResultSet.Rows, athenatypes.Row{Data: []athenatypes.Datum{{VarCharValue: aws.String(v)}}})
+	}
+	if a.tokens[page] != "" {
+		out.NextToken = aws.String(a.tokens[page])
+	}
+	return out, nil
+}
+
+// runQuery keeps the rows of the pages read when a token repeats, whether
+// it returns them or hands them to a callback page by page.
+func TestRunQueryTokenRepeats(t *testing.T) {
+	a := &pagedAthena{
+		rows:   [][]string{{"header", "r1", "r2"}, {"r3"}, {"r4", "r5"}},
+		tokens: []string{"t1", "t2", "t1"}, // page 3 points back at page 2
+	}
+	want := [][]string{{"r1"}, {"r2"}, {"r3"}, {"r4"}, {"r5"}}
+	for _, paged := range []bool{false, true} {
+		t.Run(fmt.Sprintf("paged=%v", paged), func(t *testing.T) {
+			k := &collector{c: Clients{Athena: a}, o: Options{Athena: athenaOptions}, tally: map[[2]string]int{}}
+			var handed [][]string
+			var each func([][]string) error
+			if paged {
+				each = func(rows [][]string) error { handed = append(handed, rows...); return nil }
+			}
+			rows, _, err := k.runQuery(context.Background(), "flow-logs", "SELECT 1", each)
+			var pe *PagingError
+			if !errors.As(err, &pe) || pe.Page != 3 {
+				t.Fatalf("err = %v, want a PagingError on page 3", err)
+			}
+			got := rows
+			if paged {
+				got = handed
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
