@@ -9,8 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+	athenatypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vpnaudit/vpnaudit/audit/bundle"
 	"github.com/vpnaudit/vpnaudit/audit/collect"
@@ -31,7 +39,38 @@ var fuzzFiles = []string{
 	"cloudwatch/GetMetricData-000.json",
 	"ec2/DescribeVpnConnections.json",
 	"ec2/DescribeInstances.json",
+	// Push-down: Logs Insights, Athena and S3 listings (with these, the
+	// collector runs with PushDown always and Athena configured).
+	"logs/StartQuery-000.json",
+	"logs/GetQueryResults-000.json",
+	"logs/DescribeLogGroups.json",
+	"athena/StartQueryExecution-000.json",
+	"athena/GetQueryExecution-000.json",
+	"athena/GetQueryResults-000.json",
+	"s3/ListObjectsV2-000.json",
 }
+
+// pushDownFiles is the index in fuzzFiles of the first push-down file.
+const pushDownFiles = 9
+
+// recordedQueries are bundle overlays of recorded push-down calls
+// (audit/collect's testdata), by the fixture they extend: their files
+// beside the fuzzed ones are context, their first ones seed.
+var recordedQueries = map[string]string{
+	"custom-format-600s": "audit/collect/testdata/insights/custom-format-600s",
+}
+
+// athenaSeed is a recorded Athena query (audit/collect's testdata).
+const athenaSeed = "audit/collect/testdata/athena"
+
+// fuzzAthena configures Athena for the collector when the bundle holds
+// push-down files.
+var fuzzAthena = collect.AthenaOptions{Workgroup: "primary", Database: "vpnaudit", FlowTable: "vpc_flow_logs", TrailTable: "cloudtrail_logs"}
+
+// pollBound bounds the polls and pages FuzzBundle asks of one recorded
+// query or listing: more than a bundle records, so a replay still
+// answering after that many would make a run spin.
+const pollBound = 200
 
 // seedFixtures are the fixtures whose files seed FuzzBundle. Their other
 // files (the VPN, its customer gateway, the appliance, …) are the context a
@@ -41,19 +80,60 @@ var seedFixtures = []string{"lab-console-stop", "custom-format-600s", "fired-twi
 
 // FuzzBundle opens a bundle built from fuzzed bundle.json, DescribeAlarms,
 // DescribeAlarmHistory, LookupEvents, DescribeFlowLogs, FilterLogEvents,
-// GetMetricData, DescribeVpnConnections and DescribeInstances files (the other files from a fixture) and runs what
-// `vpnaudit why --from` runs on it: the
-// collector over the replay clients, the correlation and every renderer.
-// Errors are fine; a panic, a hang (go test's -timeout) or an invalid JSON
-// report is not.
+// GetMetricData, DescribeVpnConnections and DescribeInstances files and
+// push-down recordings (StartQuery, GetQueryResults, DescribeLogGroups,
+// StartQueryExecution, GetQueryExecution, Athena's GetQueryResults and an
+// S3 listing), the other files from a fixture, and runs what
+// `vpnaudit why --from` runs on it: the collector over the replay clients
+// (with --push-down always when push-down files are present), the
+// correlation and every renderer. It then asks the push-down replay
+// clients for the calls their recordings hold and polls and pages them as
+// the collector does: a replay must end within pollBound calls. Errors are
+// fine; a panic, a hang (go test's -timeout), a replay that never ends or
+// an invalid JSON report is not.
 func FuzzBundle(f *testing.F) {
 	root := testenv.ModuleRoot(f)
 	var contexts []map[string][]byte
 	for i, name := range seedFixtures {
 		dir := filepath.Join(root, "fixtures", name)
-		contexts = append(contexts, contextFiles(f, dir))
-		addSeed(f, seedArgs(f, dir), uint8(i))
+		files := contextFiles(f, dir)
+		args := seedArgs(f, dir)
+		if rec, ok := recordedQueries[name]; ok {
+			recDir := filepath.Join(root, filepath.FromSlash(rec))
+			overlayFiles(f, recDir, files)
+			recArgs := seedArgs(f, recDir)
+			withRec := append([][]byte(nil), args...)
+			for j := pushDownFiles; j < len(withRec); j++ {
+				withRec[j] = recArgs[j]
+			}
+			if withRec[pushDownFiles+2] == nil {
+				withRec[pushDownFiles+2] = []byte(`{"Input": {"logGroupNamePrefix": "/vpc/flowlogs/", "limit": 1}, "Output": {"logGroups": [
+					{"logGroupName": "/vpc/flowlogs/osa1-erp", "creationTime": 1780000000000, "retentionInDays": 30, "storedBytes": 1099511627776},
+					{"logGroupName": "/vpc/flowlogs/payments", "creationTime": 1780000000000, "storedBytes": 7}], "nextToken": "n1"}}`)
+			}
+			addSeed(f, withRec, uint8(i))
+		}
+		contexts = append(contexts, files)
+		addSeed(f, args, uint8(i))
 	}
+	// A recorded Athena query (QUEUED first), the same query recorded
+	// SUCCEEDED, and an S3 listing.
+	athenaArgs := seedArgs(f, filepath.Join(root, filepath.FromSlash(athenaSeed)))
+	lab := seedArgs(f, filepath.Join(root, "fixtures", "lab-console-stop"))
+	for j := pushDownFiles; j < len(lab); j++ {
+		lab[j] = athenaArgs[j]
+	}
+	addSeed(f, lab, 0)
+	succeeded, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(athenaSeed), "athena", "GetQueryExecution-002.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	lab = append([][]byte(nil), lab...)
+	lab[pushDownFiles+4] = succeeded
+	lab[pushDownFiles+6] = []byte(`{"Input": {"Bucket": "flow-logs", "Prefix": "AWSLogs/444455556666/vpcflowlogs/eu-central-1/2026/11/03/"},
+		"Output": {"Contents": [{"Key": "AWSLogs/444455556666/vpcflowlogs/eu-central-1/2026/11/03/444455556666_vpcflowlogs_eu-central-1_fl-0a1b2c3d_20261103T2150Z_0a1b2c3d.log.gz", "Size": 1234}],
+		"KeyCount": 1, "IsTruncated": true, "NextContinuationToken": "t2"}}`)
+	addSeed(f, lab, 0)
 	if ref := filepath.Join(root, "..", "shared", "examples", "lab-stop-appliance"); exists(ref) {
 		addSeed(f, seedArgs(f, ref), 0) // the same lab as lab-console-stop
 	} else if testenv.CI() {
@@ -71,14 +151,18 @@ func FuzzBundle(f *testing.F) {
 		[]byte(`{"events": [{"timestamp": 1, "message": "\xff\xfe"}]}`),
 		[]byte(`{"MetricDataResults": [{"Id": "m0", "Timestamps": ["2026-11-03T21:55:00Z"], "Values": []}]}`)}, 0)
 
-	f.Fuzz(func(t *testing.T, manifest, alarms, history, trail, flowLogs, logs, metrics, vpns, instances []byte, fixture uint8) {
+	f.Fuzz(func(t *testing.T, manifest, alarms, history, trail, flowLogs, logs, metrics, vpns, instances,
+		startQuery, queryResults, logGroups, startExecution, execution, executionResults, listing []byte, fixture uint8) {
 		dir := t.TempDir()
 		for name, content := range contexts[int(fixture)%len(contexts)] {
 			write(t, dir, name, content)
 		}
-		for i, content := range [][]byte{manifest, alarms, history, trail, flowLogs, logs, metrics, vpns, instances} {
+		pushDown := false
+		for i, content := range [][]byte{manifest, alarms, history, trail, flowLogs, logs, metrics, vpns, instances,
+			startQuery, queryResults, logGroups, startExecution, execution, executionResults, listing} {
 			if len(content) > 0 {
 				write(t, dir, fuzzFiles[i], content)
+				pushDown = pushDown || i >= pushDownFiles
 			}
 		}
 		b, err := bundle.Open(dir)
@@ -92,8 +176,12 @@ func FuzzBundle(f *testing.F) {
 		defer b.Close()
 		// No deadline: a hang is caught by go test's -timeout, not by a
 		// wall-clock assertion on a shared machine.
-		ev, err := collect.Collect(context.Background(), collect.BundleClients(b),
-			collect.Options{Alarm: alarmName(alarms), Now: b.Manifest.RecordedAt, Region: b.Manifest.Region, Account: b.Manifest.AccountId})
+		replayQueries(t, b, startQuery, logGroups, startExecution, listing)
+		o := collect.Options{Alarm: alarmName(alarms), Now: b.Manifest.RecordedAt, Region: b.Manifest.Region, Account: b.Manifest.AccountId}
+		if pushDown {
+			o.PushDown, o.Athena = collect.PushDownAlways, fuzzAthena
+		}
+		ev, err := collect.Collect(context.Background(), collect.BundleClients(b), o)
 		if err != nil {
 			t.Logf("Collect: %v", err)
 			if err.Error() == "" {
@@ -175,7 +263,7 @@ func opOf(rel string) string {
 func addSeed(f *testing.F, args [][]byte, context uint8) {
 	a := make([][]byte, len(fuzzFiles))
 	copy(a, args)
-	f.Add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], context)
+	f.Add(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], context)
 }
 
 // seedArgs reads the first file of each fuzzed operation from the bundle
@@ -288,4 +376,127 @@ func write(t *testing.T, dir, name string, content []byte) {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// overlayFiles adds the files of the bundle overlay in dir to files,
+// except those FuzzBundle fuzzes.
+func overlayFiles(f *testing.F, dir string, files map[string][]byte) {
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if slices.Contains(fuzzFiles, rel) {
+			return nil
+		}
+		raw, err := os.ReadFile(p)
+		files[rel] = raw
+		return err
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+}
+
+// replayQueries asks the push-down replay clients for the calls their
+// fuzzed recordings hold, then polls and pages them as the collector does;
+// every poll and listing must end within pollBound calls. Errors are fine.
+func replayQueries(t *testing.T, b *bundle.Bundle, startQuery, logGroups, startExecution, listing []byte) {
+	ctx := context.Background()
+	var in struct {
+		Input map[string]json.RawMessage
+	}
+	inputOf := func(raw []byte, v any) bool {
+		in.Input = nil
+		if json.Unmarshal(raw, &in) != nil || in.Input == nil {
+			return false
+		}
+		js, _ := json.Marshal(in.Input)
+		return json.Unmarshal(js, v) == nil
+	}
+	var sq struct {
+		LogGroupName        *string
+		LogGroupNames       []string
+		LogGroupIdentifiers []string
+		StartTime, EndTime  *int64
+		QueryString         *string
+	}
+	if inputOf(startQuery, &sq) {
+		ins := b.Insights()
+		out, err := ins.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: sq.LogGroupName, LogGroupNames: sq.LogGroupNames,
+			LogGroupIdentifiers: sq.LogGroupIdentifiers, StartTime: sq.StartTime, EndTime: sq.EndTime, QueryString: sq.QueryString})
+		if err == nil {
+			polled := false
+			for range pollBound {
+				res, err := ins.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: out.QueryId})
+				if err != nil || slices.Contains([]cwltypes.QueryStatus{cwltypes.QueryStatusComplete, cwltypes.QueryStatusFailed,
+					cwltypes.QueryStatusCancelled, cwltypes.QueryStatusTimeout}, res.Status) {
+					polled = true // an error, or a status the collector stops at
+					break
+				}
+			}
+			if !polled {
+				t.Fatalf("GetQueryResults of %q answered an unfinished query %d times: a replay must end", aws.ToString(out.QueryId), pollBound)
+			}
+		}
+	}
+	var lg struct {
+		LogGroupNamePrefix, LogGroupNamePattern *string
+		Limit                                   *int32
+	}
+	if inputOf(logGroups, &lg) || len(logGroups) > 0 {
+		p := cloudwatchlogs.NewDescribeLogGroupsPaginator(b.Insights(), &cloudwatchlogs.DescribeLogGroupsInput{
+			LogGroupNamePrefix: lg.LogGroupNamePrefix, LogGroupNamePattern: lg.LogGroupNamePattern, Limit: lg.Limit})
+		pages(t, "DescribeLogGroups", p.HasMorePages, func() error { _, err := p.NextPage(ctx); return err })
+	}
+	var se struct{ QueryString *string }
+	if inputOf(startExecution, &se) {
+		at := b.Athena()
+		out, err := at.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: se.QueryString})
+		if err == nil {
+			state := athenatypes.QueryExecutionStateQueued
+			for i := 0; ; i++ {
+				if i == pollBound {
+					t.Fatalf("GetQueryExecution of %q answered %s %d times: a replay must end", aws.ToString(out.QueryExecutionId), state, pollBound)
+				}
+				res, err := at.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: out.QueryExecutionId})
+				if err != nil {
+					break
+				}
+				if res.QueryExecution == nil || res.QueryExecution.Status == nil {
+					break
+				}
+				if state = res.QueryExecution.Status.State; slices.Contains([]athenatypes.QueryExecutionState{athenatypes.QueryExecutionStateSucceeded,
+					athenatypes.QueryExecutionStateFailed, athenatypes.QueryExecutionStateCancelled}, state) {
+					break // a state the collector stops at
+				}
+			}
+			if state == athenatypes.QueryExecutionStateSucceeded {
+				p := athena.NewGetQueryResultsPaginator(at, &athena.GetQueryResultsInput{QueryExecutionId: out.QueryExecutionId})
+				pages(t, "Athena GetQueryResults", p.HasMorePages, func() error { _, err := p.NextPage(ctx); return err })
+			}
+		}
+	}
+	var lo struct{ Bucket, Prefix, StartAfter *string }
+	if inputOf(listing, &lo) {
+		p := s3.NewListObjectsV2Paginator(b.S3(), &s3.ListObjectsV2Input{Bucket: lo.Bucket, Prefix: lo.Prefix, StartAfter: lo.StartAfter})
+		pages(t, "ListObjectsV2", p.HasMorePages, func() error { _, err := p.NextPage(ctx); return err })
+	}
+}
+
+// pages pages a paginator until it ends or fails; more than pollBound
+// pages is a listing that never ends, unless the tokens repeat (which the
+// collector's page guard catches; the SDK paginators stop on a repeated
+// token only when asked).
+func pages(t *testing.T, what string, more func() bool, next func() error) {
+	for i := 0; more(); i++ {
+		if i == pollBound {
+			t.Logf("%s: still paging after %d pages", what, pollBound)
+			return
+		}
+		if next() != nil {
+			return
+		}
+	}
 }
