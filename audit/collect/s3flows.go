@@ -550,7 +550,7 @@ func mergeTraffic(t audit.Traffic, parts ...audit.Traffic) audit.Traffic {
 		sort.Slice(s.Buckets, func(i, j int) bool { return s.Buckets[i].Start.Before(s.Buckets[j].Start) })
 		t.Series = append(t.Series, s)
 	}
-	sort.Slice(t.Series, func(i, j int) bool { return lessFlowKey(t.Series[i].Key, t.Series[j].Key) })
+	sort.Slice(t.Series, func(i, j int) bool { return audit.LessFlowKey(t.Series[i].Key, t.Series[j].Key) })
 	t.Interfaces = nil
 	sort.Strings(names)
 	for _, n := range names {
@@ -579,19 +579,4 @@ func joinWindows(a, b []audit.Window) []audit.Window {
 		out = append(out, w)
 	}
 	return out
-}
-
-// lessFlowKey orders series as the aggregator does.
-func lessFlowKey(a, b audit.FlowKey) bool {
-	switch {
-	case a.Interface != b.Interface:
-		return a.Interface < b.Interface
-	case a.Class != b.Class:
-		return a.Class < b.Class
-	case a.Direction != b.Direction:
-		return a.Direction < b.Direction
-	case a.Peer != b.Peer:
-		return a.Peer < b.Peer
-	}
-	return a.Action < b.Action
 }
