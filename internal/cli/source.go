@@ -121,6 +121,15 @@ func (s *source) finish(account string) error {
 	return nil
 }
 
+// interrupted notes in the recording, if any, why the run stopped early.
+func (s *source) interrupted(why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rec != nil {
+		s.rec.Interrupted(why)
+	}
+}
+
 // removeScratch removes the scratch paths (globs allowed).
 func (s *source) removeScratch() {
 	s.mu.Lock()

@@ -150,9 +150,7 @@ func why(c *cli.Context, env Env) error {
 		// From a bundle's manifest the reason is untrusted text: no escape
 		// sequence reaches the terminal.
 		fmt.Fprintf(env.Stderr, "vpnaudit: %s: the report is partial, from the evidence read before then\n", report.Sanitize(ev.Interrupted))
-		if src.rec != nil {
-			src.rec.Interrupted(ev.Interrupted)
-		}
+		src.interrupted(ev.Interrupted)
 	}
 	if err := src.finish(ev.Account); err != nil {
 		return cli.Exit(err.Error(), ExitError)
