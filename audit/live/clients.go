@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
@@ -70,6 +71,11 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 		}
 	}
 	opts := []func(*config.LoadOptions) error{
+		// The SDK's own log lines ("failed to discard remaining HTTP
+		// response body" after a cut-short answer it then retries) would
+		// land on stderr between vpnaudit's progress and messages: every
+		// failure that matters is reported by vpnaudit, in the coverage.
+		config.WithLogger(logging.Nop{}),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
 				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) { retryOptions(so, attempts) })

@@ -227,7 +227,7 @@ func TestCollectAgainstMoto(t *testing.T) {
 			t.Fatalf("flow logs %+v, want the datacenter VPC's", tr.FlowLogs)
 		}
 		wantFL := audit.FlowLog{ID: sc.FlowLog, ResourceID: sc.DatacenterVPC, TrafficType: "ALL", DestinationType: "cloud-watch-logs",
-			LogGroup: sc.LogGroup, Format: mototest.LogFormat, Interval: 60, Read: true}
+			LogGroup: sc.LogGroup, Format: mototest.LogFormat, Interval: 60, Read: true, ReadBy: "logs:FilterLogEvents"}
 		if diff := cmp.Diff(wantFL, tr.FlowLogs[0]); diff != "" {
 			t.Errorf("flow log (-want +got):\n%s", diff)
 		}
