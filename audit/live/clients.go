@@ -102,6 +102,11 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	return cfg, nil
 }
 
+// DetachedBodies wraps an HTTP client the way LoadConfig does (see
+// detachedBody), for tests that build their own SDK configuration and must
+// not lose answers.
+func DetachedBodies(c aws.HTTPClient) aws.HTTPClient { return detachedBody{c} }
+
 // detachedBody hands the transport its own copy of each request body.
 //
 // The SDK closes a request's body as soon as the response headers arrive,
