@@ -123,6 +123,19 @@ func (k *collector) traffic(ctx context.Context) audit.Coverage {
 	t := mergeTraffic(agg.Traffic(), fromS3...)
 	t.FlowLogs = logs
 	k.ev.Traffic = t
+	// A log group read without one record for the path's ENIs (not even
+	// NODATA, which an idle ENI still gets) is not evidence of silence: the
+	// streams are elsewhere, the flow log is newer than the window, or
+	// delivery lags.
+	active := map[string]bool{}
+	for _, a := range t.Interfaces {
+		active[a.FlowLog] = true
+	}
+	for _, fl := range logs {
+		if fl.Read && fl.DestinationType == "cloud-watch-logs" && !active[fl.ID] && t.MalformedCount == 0 {
+			problems = append(problems, fmt.Sprintf("%s (log group %s): no record for the path's ENIs in the window (check the streams <eni>-all, when the flow log was created, or delivery lag)", fl.ID, fl.LogGroup))
+		}
+	}
 
 	var uncovered []string
 	for _, i := range k.ev.Scope.ApplianceInterfaces {
