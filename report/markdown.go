@@ -1211,7 +1211,7 @@ func prettyJSON(s string) string {
 // "1)", a rule, a setext underline) is escaped so the text cannot open a
 // block.
 func mdEscape(s string) string {
-	s = sanitizeBlock(s)
+	s = SanitizeBlock(s)
 	// Leading spaces could make an indented code block: keep at most one.
 	lead := ""
 	if t := strings.TrimLeft(s, " "); len(t) < len(s) {
@@ -1278,7 +1278,7 @@ func mdIsAlnum(c byte) bool {
 // run of backticks inside it, so nothing in it can close the block. The
 // body is sanitized, keeping its line breaks.
 func mdFence(lang, body string) string {
-	body = sanitizeBlock(body)
+	body = SanitizeBlock(body)
 	longest, run := 0, 0
 	for _, r := range body {
 		if r == '`' {

@@ -329,7 +329,7 @@ func cellTexts(row ast.Node, src []byte) []string {
 
 // wantCell is what a reader must see in the cell of an evidence string.
 func wantCell(s string) string {
-	if s = strings.TrimSpace(sanitizeBlock(s)); s == "" {
+	if s = strings.TrimSpace(SanitizeBlock(s)); s == "" {
 		return "—"
 	}
 	return s

@@ -21,13 +21,9 @@ import (
 //   - bytes that are not UTF-8 become U+FFFD.
 func Sanitize(s string) string { return sanitize(s, false) }
 
-// sanitizeBlock is Sanitize for multi-line text (a pretty-printed request):
-// line breaks are kept as "\n", everything else is treated as Sanitize
-// does.
-func sanitizeBlock(s string) string { return sanitize(s, true) }
-
-// SanitizeBlock is sanitizeBlock for other packages: the CLI passes its
-// error messages, which may quote evidence, through it.
+// SanitizeBlock is Sanitize for multi-line text (a pretty-printed request,
+// an error message that quotes evidence): line breaks are kept as "\n",
+// everything else is treated as Sanitize does.
 func SanitizeBlock(s string) string { return sanitize(s, true) }
 
 const (

@@ -47,8 +47,8 @@ func TestSanitize(t *testing.T) {
 			if block == "" {
 				block = tc.want
 			}
-			if diff := cmp.Diff(block, sanitizeBlock(tc.in)); diff != "" {
-				t.Errorf("sanitizeBlock(%q) (-want +got):\n%s", tc.in, diff)
+			if diff := cmp.Diff(block, SanitizeBlock(tc.in)); diff != "" {
+				t.Errorf("SanitizeBlock(%q) (-want +got):\n%s", tc.in, diff)
 			}
 		})
 	}
@@ -59,7 +59,7 @@ func FuzzSanitize(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, out := range []string{Sanitize(s), sanitizeBlock(s)} {
+		for _, out := range []string{Sanitize(s), SanitizeBlock(s)} {
 			if m := controls.FindString(out); m != "" && m != "\n" {
 				t.Fatalf("Sanitize(%q) = %q keeps %q", s, out, m)
 			}
